@@ -1,0 +1,52 @@
+"""Developer tasks. `nox -s tests` is what CI and the README run."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+EXTRAS = ".[fastapi,cli]"
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """The whole suite (with the CI-size chaos run) and the branch-coverage floor."""
+    session.install(EXTRAS, *_group("test"))
+    session.run(
+        "pytest",
+        "-W",
+        "error",
+        "--cov",
+        "--cov-report=term",
+        "--cov-fail-under=95",
+        *session.posargs,
+    )
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package and the tests."""
+    session.install(EXTRAS, *_group("typecheck"))
+    session.run("mypy", "--strict")
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; any warning fails it."""
+    session.install(EXTRAS, *_group("docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", session.create_tmp() + "/site")

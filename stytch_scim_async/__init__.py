@@ -1,0 +1,97 @@
+"""Async, typed, retry-safe client for Stytch's B2B SCIM connection API.
+
+`SCIMClient` speaks the backend API (project credentials, explicit organization);
+`MemberSCIMClient` speaks the frontend-SDK API as one logged-in Member. Errors are
+in `stytch_scim_async.errors` (also re-exported here); the emulator for tests is
+`stytch_scim_async.testing`.
+"""
+
+from __future__ import annotations
+
+from . import errors
+from ._client import SCIMClient
+from ._config import Timeout
+from ._member import MemberSCIMClient
+from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest, ProvisionStatus
+from ._retry import RetryPolicy
+from ._throttle import AdaptiveRateLimiter, RetryBudget
+from ._version import __version__
+from .errors import (
+    APIStatusError,
+    BadRequestError,
+    ConnectError,
+    ConnectionExistsError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseDecodeError,
+    ServerError,
+    StytchSCIMError,
+    TokenLostError,
+    TransportError,
+    UnauthorizedError,
+)
+from .models import (
+    CreateConnectionResponse,
+    DeleteConnectionResponse,
+    GetConnectionResponse,
+    GetGroupsResponse,
+    IdentityProvider,
+    RoleAssignment,
+    RotateCancelResponse,
+    RotateCompleteResponse,
+    RotateStartResponse,
+    SCIMConnection,
+    SCIMConnectionWithNextToken,
+    SCIMConnectionWithToken,
+    SCIMGroup,
+    SCIMGroupImplicitRoleAssignment,
+    UpdateConnectionResponse,
+)
+
+__all__ = [
+    "APIStatusError",
+    "AdaptiveRateLimiter",
+    "BadRequestError",
+    "ConnectError",
+    "ConnectionExistsError",
+    "CreateConnectionResponse",
+    "DeleteConnectionResponse",
+    "ForbiddenError",
+    "GetConnectionResponse",
+    "GetGroupsResponse",
+    "IdentityProvider",
+    "InvalidRequestError",
+    "MemberSCIMClient",
+    "NotFoundError",
+    "ProvisionOutcome",
+    "ProvisionProgress",
+    "ProvisionRequest",
+    "ProvisionStatus",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseDecodeError",
+    "RetryBudget",
+    "RetryPolicy",
+    "RoleAssignment",
+    "RotateCancelResponse",
+    "RotateCompleteResponse",
+    "RotateStartResponse",
+    "SCIMClient",
+    "SCIMConnection",
+    "SCIMConnectionWithNextToken",
+    "SCIMConnectionWithToken",
+    "SCIMGroup",
+    "SCIMGroupImplicitRoleAssignment",
+    "ServerError",
+    "StytchSCIMError",
+    "Timeout",
+    "TokenLostError",
+    "TransportError",
+    "UnauthorizedError",
+    "UpdateConnectionResponse",
+    "__version__",
+    "errors",
+]

@@ -1,0 +1,101 @@
+"""The only module that imports aiohttp: send a built `Request`, map aiohttp's errors.
+
+Redirects are never followed (they would carry credentials elsewhere), TLS is
+verified unless the caller passes its own `ssl.SSLContext`, and bodies are read up
+to a cap so a misbehaving proxy cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+
+import aiohttp
+
+from . import errors
+from ._config import Timeout
+from ._sansio import Request
+
+__all__ = ["MAX_BODY_BYTES", "Transport"]
+
+MAX_BODY_BYTES = 1 << 20
+
+
+class Transport:
+    """Owns (or borrows) one aiohttp session with one pooled connector."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None,
+        timeout: Timeout,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
+        self._closed = False
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise errors.InvalidRequestError("client", "is closed")
+        if self._session is None:
+            # Created lazily, inside the running loop, as aiohttp requires.
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, auto_decompress=True
+            )
+        return self._session
+
+    async def send(self, request: Request) -> tuple[int, Mapping[str, str], bytes]:
+        """One attempt: status, headers and (capped) body, or a `TransportError`."""
+        session = self._get_session()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+                timeout=self._timeout,
+                ssl=self._ssl,
+            ) as response:
+                body = await _read_capped(response)
+                return response.status, response.headers, body
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            raise errors.ConnectError(
+                f"{request.operation}: could not connect ({type(exc).__name__})"
+            ) from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise errors.RequestTimeoutError(
+                f"{request.operation}: no response within {self._timeout.total} s"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise errors.TransportError(
+                f"{request.operation}: the connection failed after the request was sent "
+                f"({type(exc).__name__})"
+            ) from exc
+
+    async def aclose(self) -> None:
+        """Close the session if we created it; a caller's session is left open."""
+        self._closed = True
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    length = response.content_length
+    if length is not None and length <= MAX_BODY_BYTES:
+        return await response.read()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)[:MAX_BODY_BYTES]

@@ -1,0 +1,277 @@
+"""The engine both clients share: `_BaseClient._run` joins I/O (the transport) and
+policy (retries, budget, rate limiter); everything it sends is built by the pure core."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import copy
+import os
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from . import errors
+from ._config import Timeout
+from ._endpoints import ENDPOINTS, Mode, RetryKind
+from ._recovery import Recovery
+from ._retry import RetryPolicy
+from ._sansio import USER_AGENT, basic_auth, build_request, check_base_url, parse_response
+from ._throttle import AdaptiveRateLimiter, RetryBudget
+from ._validate import (
+    check_id,
+    check_identity_provider,
+    check_limit,
+    check_optional_text,
+    check_role_assignments,
+    check_secret,
+)
+from .models import GetGroupsResponse, RoleAssignment, SCIMGroup
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["LIVE_URL", "TEST_URL", "count_requests_in", "env_or"]
+
+#: Counts the HTTP requests sent on behalf of the current task, when set.
+_REQUEST_COUNTER: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "stytch_scim_request_counter", default=None
+)
+
+
+def count_requests_in(counter: list[int]) -> None:
+    """Make every request the current task sends from now on add one to `counter[0]`."""
+    _REQUEST_COUNTER.set(counter)
+
+
+T = TypeVar("T")
+
+LIVE_URL = "https://api.stytch.com"
+TEST_URL = "https://test.stytch.com"
+
+
+def env_or(value: str | None, variable: str) -> str | None:
+    return value if value is not None else os.environ.get(variable) or None
+
+
+class _BaseClient:
+    """Session ownership, the retry loop and the operations both modes share."""
+
+    _mode: Mode
+
+    def __init__(
+        self,
+        *,
+        user: str,
+        password: str,
+        base_url: str,
+        retry: RetryPolicy | None,
+        timeout: Timeout | float | None,
+        session: aiohttp.ClientSession | None,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None,
+        retry_budget: RetryBudget | None,
+        rate_limiter: AdaptiveRateLimiter | None,
+    ) -> None:
+        self._base_url = check_base_url(base_url)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise errors.InvalidRequestError("max_connections", "must be an int")
+        if max_connections < 1:
+            raise errors.InvalidRequestError("max_connections", "must be >= 1")
+        self.retry = retry or RetryPolicy()
+        self.timeout = Timeout.coerce(timeout)
+        self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
+        self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
+        self._headers = {
+            "Authorization": basic_auth(user, password),
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        # aiohttp is imported with the first client, not with the package: a CLI's
+        # --help or an app that only reads the models stays fast to start.
+        from ._aiohttp import Transport
+
+        self._transport = Transport(
+            session=session,
+            timeout=self.timeout,
+            max_connections=max_connections,
+            ssl_context=ssl_context,
+        )
+        self._recovery = Recovery(self)
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._base_url
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def with_retry(self, retry: RetryPolicy) -> Self:
+        """A view of this client with another retry policy.
+
+        It shares the connection pool, retry budget and rate limiter; closing either
+        closes the pool, so close the original when done.
+        """
+        if not isinstance(retry, RetryPolicy):
+            raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
+        clone = copy.copy(self)
+        clone.retry = retry
+        clone._recovery = Recovery(clone)
+        return clone
+
+    async def aclose(self) -> None:
+        """Release the connection pool (a session passed in by the caller stays open)."""
+        await self._transport.aclose()
+
+    # -- the engine ---------------------------------------------------------------
+
+    def _headers_for(self, session_token: str | None, session_jwt: str | None) -> dict[str, str]:
+        if session_token is None and session_jwt is None:
+            return self._headers
+        headers = dict(self._headers)
+        if session_token is not None:
+            headers["X-Stytch-Member-Session"] = check_secret("member_session_token", session_token)
+        if session_jwt is not None:
+            headers["X-Stytch-Member-SessionJWT"] = check_secret("member_session_jwt", session_jwt)
+        return headers
+
+    async def _attempt(
+        self, operation: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Any:
+        """One HTTP exchange, paced by the rate limiter and feeding it."""
+        endpoint = ENDPOINTS[operation]
+        request = build_request(endpoint, self._mode, self._base_url, params, headers)
+        limiter = self.rate_limiter
+        wait = limiter.reserve(time.monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)
+        counter = _REQUEST_COUNTER.get()
+        if counter is not None:
+            counter[0] += 1
+        status, response_headers, body = await self._transport.send(request)
+        if status == 429:
+            limiter.on_throttle(time.monotonic())
+        elif status < 500:
+            limiter.on_success(time.monotonic())
+        return parse_response(endpoint, status, response_headers, body, datetime.now(UTC))
+
+    async def _run(self, operation: str, kind: RetryKind, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Call `attempt` under the retry policy, the budget and the deadline."""
+        policy = self.retry
+        try:
+            async with asyncio.timeout(policy.deadline):
+                async for try_ in policy.to_tenacity(operation, kind, budget=self.retry_budget):
+                    with try_:
+                        result = await attempt()
+        except TimeoutError as exc:
+            raise errors.RequestTimeoutError(
+                f"{operation}: the call's deadline of {policy.deadline} s passed"
+            ) from exc
+        self.retry_budget.refund()
+        return result
+
+    async def _call(self, operation: str, params: dict[str, Any], headers: dict[str, str]) -> Any:
+        """An operation that is safe to repeat, or reconciled by `Recovery`."""
+        kind = ENDPOINTS[operation].retry
+        if kind is RetryKind.SAFE:
+            return await self._run(
+                operation, kind, lambda: self._attempt(operation, params, headers)
+            )
+        if kind is RetryKind.ROTATE:
+            return await self._run(
+                operation, kind, lambda: self._recovery.rotate_attempt(operation, params, headers)
+            )
+        raise AssertionError(operation)  # creates go through Recovery.create
+
+    # -- the operations, shared by both modes (org is None in member mode) ----------
+
+    def _params(self, organization_id: str | None, **params: Any) -> dict[str, Any]:
+        if organization_id is not None:
+            params["organization_id"] = check_id("organization_id", organization_id)
+        if params.get("connection_id") is not None:
+            check_id("connection_id", params["connection_id"])
+        return params
+
+    async def _create(
+        self,
+        organization_id: str | None,
+        display_name: str | None,
+        identity_provider: str | None,
+        headers: dict[str, str],
+        recover_token: bool,
+    ) -> Any:
+        params = self._params(
+            organization_id,
+            display_name=check_optional_text("display_name", display_name),
+            identity_provider=check_identity_provider(identity_provider),
+        )
+        return await self._recovery.create(params, headers, recover_token=recover_token)
+
+    async def _update(
+        self,
+        organization_id: str | None,
+        connection_id: str,
+        display_name: str | None,
+        identity_provider: str | None,
+        role_assignments: Sequence[RoleAssignment] | None,
+        headers: dict[str, str],
+    ) -> Any:
+        params = self._params(
+            organization_id,
+            connection_id=connection_id,
+            display_name=check_optional_text("display_name", display_name),
+            identity_provider=check_identity_provider(identity_provider),
+            scim_group_implicit_role_assignments=check_role_assignments(role_assignments),
+        )
+        return await self._call("update", params, headers)
+
+    async def _get_groups(
+        self,
+        organization_id: str | None,
+        connection_id: str | None,
+        cursor: str | None,
+        limit: int | None,
+        headers: dict[str, str],
+    ) -> GetGroupsResponse:
+        if cursor is not None and not isinstance(cursor, str):
+            raise errors.InvalidRequestError("cursor", "must be a string or None")
+        params = self._params(
+            organization_id,
+            connection_id=connection_id,
+            cursor=cursor or None,
+            limit=check_limit(limit),
+        )
+        result: GetGroupsResponse = await self._call("get_groups", params, headers)
+        return result
+
+    async def _iter_groups(
+        self, fetch: Callable[[str | None], Awaitable[GetGroupsResponse]]
+    ) -> AsyncIterator[SCIMGroup]:
+        cursor: str | None = None
+        while True:
+            page = await fetch(cursor)
+            for group in page.scim_groups:
+                yield group
+            if not page.next_cursor:
+                return
+            if page.next_cursor == cursor:
+                raise errors.ResponseDecodeError(
+                    "the groups cursor did not advance",
+                    status_code=page.status_code,
+                    request_id=page.request_id or None,
+                )
+            cursor = page.next_cursor

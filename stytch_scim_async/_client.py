@@ -1,0 +1,269 @@
+"""The two public clients: thin, typed signatures over the shared engine in `_base`."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._base import LIVE_URL, TEST_URL, _BaseClient, env_or
+from ._config import Timeout
+from ._endpoints import Mode
+from ._retry import RetryPolicy
+from ._throttle import AdaptiveRateLimiter, RetryBudget
+from ._validate import check_id, check_secret
+from .models import (
+    CreateConnectionResponse,
+    DeleteConnectionResponse,
+    GetConnectionResponse,
+    GetGroupsResponse,
+    RoleAssignment,
+    RotateCancelResponse,
+    RotateCompleteResponse,
+    RotateStartResponse,
+    SCIMGroup,
+    UpdateConnectionResponse,
+)
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest
+
+__all__ = ["SCIMClient"]
+
+
+class SCIMClient(_BaseClient):
+    """Backend ("project") mode: HTTP Basic `project_id:secret`, explicit organization.
+
+    Keep one long-lived client per process (it pools connections) and close it with
+    `async with` or `await client.aclose()`. Credentials default to the environment
+    variables `STYTCH_PROJECT_ID` and `STYTCH_SECRET`; the base URL follows the
+    project id (`project-live-…` → api.stytch.com, otherwise test.stytch.com).
+    `member_session_token`/`member_session_jwt` on any call make Stytch check that
+    Member's RBAC permissions before acting.
+    """
+
+    _mode = Mode.PROJECT
+
+    def __init__(
+        self,
+        project_id: str | None = None,
+        secret: str | None = None,
+        *,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: Timeout | float | None = None,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+        ssl_context: ssl.SSLContext | None = None,
+        retry_budget: RetryBudget | None = None,
+        rate_limiter: AdaptiveRateLimiter | None = None,
+    ) -> None:
+        self.project_id = check_id(
+            "project_id (or STYTCH_PROJECT_ID)", env_or(project_id, "STYTCH_PROJECT_ID")
+        )
+        password = check_secret("secret (or STYTCH_SECRET)", env_or(secret, "STYTCH_SECRET"))
+        if base_url is None:
+            base_url = LIVE_URL if self.project_id.startswith("project-live-") else TEST_URL
+        super().__init__(
+            user=self.project_id,
+            password=password,
+            base_url=base_url,
+            retry=retry,
+            timeout=timeout,
+            session=session,
+            max_connections=max_connections,
+            ssl_context=ssl_context,
+            retry_budget=retry_budget,
+            rate_limiter=rate_limiter,
+        )
+
+    def __repr__(self) -> str:
+        return f"SCIMClient(project_id={self.project_id!r}, base_url={self.base_url!r})"
+
+    async def create_connection(
+        self,
+        organization_id: str,
+        *,
+        display_name: str | None = None,
+        identity_provider: str | None = None,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+        recover_token: bool = False,
+    ) -> CreateConnectionResponse:
+        """Create the organization's SCIM connection; the response holds its bearer token,
+        which Stytch never shows again. See `Recovery` for `recover_token`."""
+        headers = self._headers_for(member_session_token, member_session_jwt)
+        response: CreateConnectionResponse = await self._create(
+            organization_id, display_name, identity_provider, headers, recover_token
+        )
+        return response
+
+    async def get_connection(
+        self,
+        organization_id: str,
+        *,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> GetConnectionResponse:
+        """The organization's connection (`.connection` is None when it has none)."""
+        headers = self._headers_for(member_session_token, member_session_jwt)
+        response: GetConnectionResponse = await self._call(
+            "get", self._params(organization_id), headers
+        )
+        return response
+
+    async def update_connection(
+        self,
+        organization_id: str,
+        connection_id: str,
+        *,
+        display_name: str | None = None,
+        identity_provider: str | None = None,
+        role_assignments: Sequence[RoleAssignment] | None = None,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> UpdateConnectionResponse:
+        """Change the name, IdP or group role assignments; None leaves a field as it is."""
+        headers = self._headers_for(member_session_token, member_session_jwt)
+        response: UpdateConnectionResponse = await self._update(
+            organization_id,
+            connection_id,
+            display_name,
+            identity_provider,
+            role_assignments,
+            headers,
+        )
+        return response
+
+    async def delete_connection(
+        self,
+        organization_id: str,
+        connection_id: str,
+        *,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> DeleteConnectionResponse:
+        """Delete the connection; the IdP's token stops working at once."""
+        headers = self._headers_for(member_session_token, member_session_jwt)
+        params = self._params(organization_id, connection_id=connection_id)
+        response: DeleteConnectionResponse = await self._call("delete", params, headers)
+        return response
+
+    async def _rotation(
+        self,
+        operation: str,
+        organization_id: str,
+        connection_id: str,
+        session_token: str | None,
+        session_jwt: str | None,
+    ) -> Any:
+        headers = self._headers_for(session_token, session_jwt)
+        params = self._params(organization_id, connection_id=connection_id)
+        return await self._call(operation, params, headers)
+
+    async def rotate_start(
+        self,
+        organization_id: str,
+        connection_id: str,
+        *,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> RotateStartResponse:
+        """Begin a token rotation; `.connection.next_bearer_token` is the token to install
+        in the IdP before `rotate_complete`. The old token keeps working until then."""
+        response: RotateStartResponse = await self._rotation(
+            "rotate_start", organization_id, connection_id, member_session_token, member_session_jwt
+        )
+        return response
+
+    async def rotate_complete(
+        self,
+        organization_id: str,
+        connection_id: str,
+        *,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> RotateCompleteResponse:
+        """Make the next token the active one; the old one stops working."""
+        response: RotateCompleteResponse = await self._rotation(
+            "rotate_complete",
+            organization_id,
+            connection_id,
+            member_session_token,
+            member_session_jwt,
+        )
+        return response
+
+    async def rotate_cancel(
+        self,
+        organization_id: str,
+        connection_id: str,
+        *,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> RotateCancelResponse:
+        """Abandon a rotation; the old token stays active."""
+        response: RotateCancelResponse = await self._rotation(
+            "rotate_cancel",
+            organization_id,
+            connection_id,
+            member_session_token,
+            member_session_jwt,
+        )
+        return response
+
+    async def get_groups(
+        self,
+        organization_id: str,
+        connection_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> GetGroupsResponse:
+        """One page of the groups the IdP pushed (`limit` 1..1000, Stytch's default 100)."""
+        headers = self._headers_for(member_session_token, member_session_jwt)
+        return await self._get_groups(organization_id, connection_id, cursor, limit, headers)
+
+    async def iter_groups(
+        self,
+        organization_id: str,
+        connection_id: str,
+        *,
+        limit: int | None = None,
+        member_session_token: str | None = None,
+        member_session_jwt: str | None = None,
+    ) -> AsyncIterator[SCIMGroup]:
+        """Every group, page after page, fetched as the iteration needs them."""
+        headers = self._headers_for(member_session_token, member_session_jwt)
+        check_id("connection_id", connection_id)
+
+        async def fetch(cursor: str | None) -> GetGroupsResponse:
+            return await self._get_groups(organization_id, connection_id, cursor, limit, headers)
+
+        async for group in self._iter_groups(fetch):
+            yield group
+
+    def provision(
+        self,
+        requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest],
+        *,
+        concurrency: int = 32,
+        recover_token: bool = True,
+        retry: RetryPolicy | None = None,
+        on_progress: Callable[[ProvisionProgress], None] | None = None,
+    ) -> AsyncIterator[ProvisionOutcome]:
+        """Create connections for many organizations; see `stytch_scim_async.provision`."""
+        from ._provision import provision
+
+        return provision(
+            self,
+            requests,
+            concurrency=concurrency,
+            recover_token=recover_token,
+            retry=retry,
+            on_progress=on_progress,
+        )

@@ -1,0 +1,183 @@
+"""Creates and rotations that never lose a one-time token silently.
+
+A create is not idempotent: if a 5xx, a timeout or a dropped connection hides a
+create that did commit, a blind retry answers `active_scim_connection_exists` and
+the only copy of the bearer token is gone. So after an ambiguous failure we first
+ask Stytch (a GET) what happened:
+
+- no connection: the create did not commit; POST again (within the retry policy);
+- a connection matching the request: it committed and its token was lost; with
+  `recover_token` rotate it (start + complete — safe, since no IdP can be using a
+  token nobody received) and return the new token marked `recovered`, otherwise
+  raise `TokenLostError` carrying the connection;
+- any other connection: it was there before the call; `ConnectionExistsError`, and
+  it is never touched.
+
+A connection "matches" when it is active, has the requested display name and IdP,
+is not mid-rotation and has no role assignments: what a fresh create looks like.
+Rotations are reconciled the same way: a rotate start that committed is cancelled
+and started again; a complete or cancel that committed is reported as done.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import errors
+from ._endpoints import ENDPOINTS, RetryKind
+from ._retry import RetryPolicy
+from .models import (
+    CreateConnectionResponse,
+    GetConnectionResponse,
+    SCIMConnection,
+    SCIMConnectionWithToken,
+    _ConnectionBase,
+)
+
+if TYPE_CHECKING:
+    from ._base import _BaseClient
+
+__all__ = ["Recovery"]
+
+_BASE_FIELDS = tuple(f.name for f in attrs.fields(_ConnectionBase))
+
+
+def _org(params: dict[str, Any]) -> dict[str, Any]:
+    return {"organization_id": params["organization_id"]} if "organization_id" in params else {}
+
+
+def _matches(connection: SCIMConnection, params: dict[str, Any]) -> bool:
+    wanted_name = params.get("display_name")
+    wanted_idp = params.get("identity_provider")
+    return (
+        connection.status == "active"
+        and (wanted_name is None or connection.display_name == wanted_name)
+        and (wanted_idp is None or connection.identity_provider == wanted_idp)
+        and not connection.rotating
+        and not connection.scim_group_implicit_role_assignments
+    )
+
+
+class Recovery:
+    """The careful paths of one client."""
+
+    def __init__(self, client: _BaseClient) -> None:
+        self._client = client
+
+    async def _current(
+        self, params: dict[str, Any], headers: dict[str, str]
+    ) -> GetConnectionResponse | None:
+        """The organization's connection as Stytch reports it, or None when asking failed."""
+        try:
+            response: GetConnectionResponse = await self._client._call("get", _org(params), headers)
+        except errors.StytchSCIMError:
+            return None
+        return response
+
+    async def create(
+        self, params: dict[str, Any], headers: dict[str, str], *, recover_token: bool
+    ) -> CreateConnectionResponse:
+        """POST under the retry policy, reconciling every ambiguous failure."""
+        ambiguous = False
+
+        async def attempt() -> CreateConnectionResponse:
+            nonlocal ambiguous
+            try:
+                response: CreateConnectionResponse = await self._client._attempt(
+                    "create", params, headers
+                )
+            except errors.ConnectionExistsError as exc:
+                if not ambiguous:
+                    raise
+                # An earlier attempt may have committed after all: look before giving up.
+                return await self._reconcile_create(params, headers, exc, recover_token)
+            except errors.StytchSCIMError as exc:
+                if not RetryPolicy.is_ambiguous(exc):
+                    raise
+                ambiguous = True
+                return await self._reconcile_create(params, headers, exc, recover_token)
+            return response
+
+        return await self._client._run("create", RetryKind.CREATE, attempt)
+
+    async def _reconcile_create(
+        self,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        failure: errors.StytchSCIMError,
+        recover_token: bool,
+    ) -> CreateConnectionResponse:
+        current = await self._current(params, headers)
+        if current is None or current.connection is None:
+            raise failure  # not committed (or unknowable yet): the retry policy decides
+        connection = current.connection
+        if not _matches(connection, params):
+            raise errors.ConnectionExistsError(
+                status_code=400,
+                request_id=current.request_id,
+                error_type="active_scim_connection_exists",
+                error_message=(
+                    f"the organization already has SCIM connection {connection.connection_id}, "
+                    "which does not match this create; it was left unchanged"
+                ),
+            ) from failure
+        if not recover_token:
+            raise errors.TokenLostError(connection) from failure
+        try:
+            return await self.recover(connection, params, headers)
+        except errors.StytchSCIMError as exc:
+            raise errors.TokenLostError(connection) from exc
+
+    async def recover(
+        self, connection: SCIMConnection, params: dict[str, Any], headers: dict[str, str]
+    ) -> CreateConnectionResponse:
+        """Give a connection whose token nobody holds a new one (rotate start + complete)."""
+        target = {**_org(params), "connection_id": connection.connection_id}
+        started = await self._client._call("rotate_start", target, headers)
+        completed = await self._client._call("rotate_complete", target, headers)
+        fresh: SCIMConnection = completed.connection
+        return CreateConnectionResponse(
+            request_id=completed.request_id,
+            status_code=completed.status_code,
+            connection=SCIMConnectionWithToken(
+                **{name: getattr(fresh, name) for name in _BASE_FIELDS},
+                bearer_token=started.connection.next_bearer_token,
+                bearer_token_expires_at=fresh.bearer_token_expires_at,
+                scim_group_implicit_role_assignments=fresh.scim_group_implicit_role_assignments,
+            ),
+            recovered=True,
+        )
+
+    async def rotate_attempt(
+        self, operation: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Any:
+        """One rotate start/complete/cancel, reconciled after an ambiguous failure."""
+        try:
+            return await self._client._attempt(operation, params, headers)
+        except errors.StytchSCIMError as exc:
+            if not RetryPolicy.is_ambiguous(exc):
+                raise
+            current = await self._current(params, headers)
+            connection = current.connection if current is not None else None
+            if current is None or connection is None:
+                raise
+            if connection.connection_id != params["connection_id"]:
+                raise
+            if operation == "rotate_start":
+                if connection.rotating:
+                    # It committed and the next token was lost: cancel, then start again.
+                    try:
+                        await self._client._call("rotate_cancel", params, headers)
+                    except errors.StytchSCIMError:
+                        raise exc from None
+                raise
+            if connection.rotating:
+                raise  # the complete/cancel did not take effect: try it again
+            envelope = ENDPOINTS[operation].response
+            return envelope(
+                request_id=current.request_id,
+                status_code=current.status_code,
+                connection=connection,
+            )

@@ -1,0 +1,172 @@
+"""The retry policy: pure decisions, and a tenacity `AsyncRetrying` built from them per call.
+
+tenacity's retry state is per iteration, so one is built for every call and never
+shared between tasks; the policy itself is a frozen value that is.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import errors
+from ._endpoints import RetryKind
+from ._throttle import RetryBudget
+
+if TYPE_CHECKING:
+    import tenacity
+
+__all__ = ["RetryPolicy"]
+
+logger = logging.getLogger("stytch_scim_async")
+
+_RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def _positive(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not value >= 0:
+        raise errors.InvalidRequestError(attribute.name, f"must be >= 0, got {value!r}")
+
+
+def _at_least_one(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise errors.InvalidRequestError(attribute.name, f"must be an int >= 1, got {value!r}")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """When and how long to wait before trying a failed call again.
+
+    Full-jitter exponential backoff (`initial_delay * 2**n`, capped at `max_delay`),
+    a server `Retry-After` honoured up to `max_retry_after` (a longer one surfaces as
+    `RateLimitError.retry_after` so the caller can schedule), an optional `deadline`
+    in seconds for the whole call. `sleep` and `random` are injectable for tests.
+    """
+
+    max_attempts: int = attrs.field(default=3, validator=_at_least_one)
+    initial_delay: float = attrs.field(default=0.5, validator=_positive)
+    max_delay: float = attrs.field(default=8.0, validator=_positive)
+    max_retry_after: float = attrs.field(default=60.0, validator=_positive)
+    deadline: float | None = attrs.field(default=None, validator=_positive)
+    sleep: Callable[[float], Awaitable[None]] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+    random: Callable[[], float] = attrs.field(default=random.random, eq=False, repr=False)
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """A policy that makes exactly one attempt."""
+        return cls(max_attempts=1)
+
+    @staticmethod
+    def is_ambiguous(error: BaseException) -> bool:
+        """True when the request may have been processed although no good reply came:
+        a 5xx, a timeout, a connection dropped after sending, an undecodable 2xx."""
+        if isinstance(error, errors.ServerError | errors.ResponseDecodeError):
+            return True
+        return isinstance(error, errors.TransportError) and not isinstance(
+            error, errors.ConnectError
+        )
+
+    def should_retry(self, kind: RetryKind, error: BaseException) -> bool:
+        """Whether `error` is worth another attempt of an operation of `kind`.
+
+        Creates and rotations retry ambiguous failures only after the client has
+        reconciled them with a GET (and found the request did not commit).
+        """
+        if isinstance(error, errors.RateLimitError | errors.ConnectError):
+            return True
+        if isinstance(error, errors.ServerError):
+            return error.status_code in _RETRYABLE_STATUSES or kind is not RetryKind.SAFE
+        return self.is_ambiguous(error)
+
+    def delay(self, attempt: int, error: BaseException) -> float | None:
+        """Seconds to sleep after failed attempt number `attempt` (1-based); None when the
+        server asked for a longer wait than `max_retry_after`."""
+        if isinstance(error, errors.RateLimitError) and error.retry_after is not None:
+            if error.retry_after > self.max_retry_after:
+                return None
+            # A little jitter so that the clients told the same moment do not all return at it.
+            return error.retry_after + self.random() * min(self.initial_delay, 1.0)
+        ceiling = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
+        return float(self.random() * ceiling)
+
+    def to_tenacity(
+        self,
+        operation: str,
+        kind: RetryKind,
+        *,
+        budget: RetryBudget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> tenacity.AsyncRetrying:
+        """A fresh `AsyncRetrying` for one call of `operation`."""
+        import tenacity  # deferred: most imports of this package never retry anything
+
+        started = clock()
+        decision = _Decision(self, operation, kind, budget, clock, started)
+        kwargs: dict[str, Any] = {}
+        if self.sleep is not None:
+            kwargs["sleep"] = self.sleep
+        return tenacity.AsyncRetrying(
+            retry=decision.retry,
+            wait=decision.wait,
+            stop=tenacity.stop_never,
+            before_sleep=decision.log,
+            reraise=True,
+            **kwargs,
+        )
+
+
+@attrs.define
+class _Decision:
+    """The per-call state tenacity's callbacks share: the next delay, budget spent."""
+
+    policy: RetryPolicy
+    operation: str
+    kind: RetryKind
+    budget: RetryBudget | None
+    clock: Callable[[], float]
+    started: float
+    next_delay: float = 0.0
+
+    def retry(self, state: tenacity.RetryCallState) -> bool:
+        outcome = state.outcome
+        if outcome is None or not outcome.failed:
+            return False
+        error = outcome.exception()
+        if isinstance(error, errors.StytchSCIMError):
+            error.attempts = state.attempt_number
+        if state.attempt_number >= self.policy.max_attempts:
+            return False
+        if error is None or not self.policy.should_retry(self.kind, error):
+            return False
+        delay = self.policy.delay(state.attempt_number, error)
+        if delay is None:
+            return False
+        deadline = self.policy.deadline
+        if deadline is not None and self.clock() - self.started + delay >= deadline:
+            return False
+        if self.budget is not None and not self.budget.try_spend(error):
+            return False
+        self.next_delay = delay
+        return True
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        return self.next_delay
+
+    def log(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.info(
+            "retrying %s: attempt %d failed with %s (status=%s, request_id=%s); sleeping %.3fs",
+            self.operation,
+            state.attempt_number,
+            type(error).__name__,
+            getattr(error, "status_code", None),
+            getattr(error, "request_id", None),
+            self.next_delay,
+        )

@@ -1,0 +1,230 @@
+"""The pure core: build requests, parse responses, map errors. No I/O, no clock.
+
+Everything here is a function of its arguments, so it is tested table-driven
+without a network (and never imports aiohttp, asyncio or tenacity).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import attrs
+
+from . import errors
+from ._convert import describe_error, structure
+from ._endpoints import Endpoint, Mode
+from ._version import __version__
+
+__all__ = [
+    "Request",
+    "basic_auth",
+    "build_request",
+    "check_base_url",
+    "error_from_response",
+    "excerpt",
+    "parse_response",
+    "retry_after",
+]
+
+USER_AGENT = f"stytch-scim-async/{__version__}"
+EXCERPT_CHARS = 200
+_SECRET_VALUE = re.compile(r'("[^"]*(?:token|secret|jwt)[^"]*"\s*:\s*)"[^"]*"?', re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+
+
+@attrs.frozen
+class Request:
+    """A request ready to send. Headers are hidden from repr: they carry credentials."""
+
+    operation: str
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    body: bytes | None = attrs.field(default=None, repr=False)
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The `Authorization` header value for HTTP Basic."""
+    raw = f"{user}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain HTTP may reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str) -> str:
+    """Validate a base URL and return it without a trailing slash.
+
+    Secrets travel only over HTTPS, except to loopback (the emulator, local proxies).
+    """
+    if not isinstance(base_url, str) or not base_url:
+        raise errors.InvalidRequestError("base_url", "must be a non-empty string")
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise errors.InvalidRequestError("base_url", f"not a valid URL ({exc})") from None
+    if not host:
+        raise errors.InvalidRequestError("base_url", "has no host")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise errors.InvalidRequestError(
+            "base_url", "must not carry a query, a fragment or credentials"
+        )
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
+        return base_url.rstrip("/")
+    raise errors.InvalidRequestError(
+        "base_url", "must use https (plain http is allowed only for loopback hosts)"
+    )
+
+
+def build_request(
+    endpoint: Endpoint,
+    mode: Mode,
+    base_url: str,
+    params: Mapping[str, Any],
+    headers: Mapping[str, str],
+) -> Request:
+    """Turn validated parameters into a `Request`; unset (None) parameters are omitted."""
+    route = endpoint.route(mode)
+    path = route.template
+    rest: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in route.path_params:
+            path = path.replace("{" + name + "}", quote(value, safe=""))
+        elif value is not None:
+            rest[name] = value
+    url = base_url + path
+    body: bytes | None = None
+    if route.method == "GET":
+        if rest:
+            url += "?" + urlencode(rest)
+    elif route.method != "DELETE":
+        body = json.dumps(rest, separators=(",", ":")).encode()
+    return Request(endpoint.name, route.method, url, headers, body)
+
+
+def excerpt(body: bytes) -> str:
+    """A short, single-line, secret-free prefix of a body for error messages."""
+    text = body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    text = _SECRET_VALUE.sub(r'\1"<redacted>"', text)
+    return _WHITESPACE.sub(" ", text).strip()[:EXCERPT_CHARS]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        for key, candidate in headers.items():
+            if key.lower() == lowered:
+                return candidate
+    return value
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date), or None
+    when it is absent or unusable. A date in the past means "now" (0.0)."""
+    raw = _header(headers, "Retry-After")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return max(0.0, (when - now).total_seconds())
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+_STATUS_CLASSES: dict[int, type[errors.APIStatusError]] = {
+    400: errors.BadRequestError,
+    401: errors.UnauthorizedError,
+    403: errors.ForbiddenError,
+    404: errors.NotFoundError,
+    429: errors.RateLimitError,
+}
+
+
+def error_from_response(
+    status: int, headers: Mapping[str, str], body: bytes, now: datetime
+) -> errors.APIStatusError:
+    """Map a non-2xx response to its error class; any body (JSON, HTML, empty) works."""
+    fields: dict[str, Any] = {}
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        fields = {
+            "request_id": _text(data.get("request_id")),
+            "error_type": _text(data.get("error_type")) or _text(data.get("error")),
+            "error_message": _text(data.get("error_message"))
+            or _text(data.get("error_description")),
+            "error_url": _text(data.get("error_url")) or _text(data.get("error_uri")),
+            "error_details": data.get("error_details"),
+        }
+    if not fields.get("request_id"):
+        fields["request_id"] = _header(headers, "X-Request-Id")
+    fields["body_excerpt"] = excerpt(body)
+    if status == 429:
+        return errors.RateLimitError(
+            status_code=status, retry_after=retry_after(headers, now), **fields
+        )
+    if status == 400 and fields.get("error_type") == "active_scim_connection_exists":
+        cls: type[errors.APIStatusError] = errors.ConnectionExistsError
+    elif status >= 500:
+        cls = errors.ServerError
+    else:
+        cls = _STATUS_CLASSES.get(status, errors.APIStatusError)
+    return cls(status_code=status, **fields)
+
+
+def parse_response(
+    endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes, now: datetime
+) -> Any:
+    """Decode a response into the endpoint's envelope, or raise the matching error."""
+    if not 200 <= status < 300:
+        raise error_from_response(status, headers, body, now)
+    request_id = _header(headers, "X-Request-Id")
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        inner = data.get("data")
+        if isinstance(inner, dict):  # the frontend-SDK endpoints wrap the body
+            data = {**{k: v for k, v in data.items() if k != "data"}, **inner}
+        request_id = _text(data.get("request_id")) or request_id
+        data.setdefault("status_code", status)
+        return structure(data, endpoint.response)
+    except Exception as exc:  # any decoding failure becomes one typed error
+        undecodable = isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
+        problem = "not JSON" if undecodable else describe_error(exc)
+        raise errors.ResponseDecodeError(
+            problem, status_code=status, request_id=request_id, body_excerpt=excerpt(body)
+        ) from exc

@@ -1,0 +1,130 @@
+"""Client-wide load control: a retry budget and an adaptive send-rate limiter.
+
+Both are pure state machines driven by the caller's clock, so they are tested
+without sleeping. The client owns one of each and consults them for every attempt.
+
+- `RetryBudget` (botocore's "standard" retry quota): retries spend tokens, successes
+  refund one. When Stytch fails hard, the budget runs dry and calls fail fast with
+  their real error instead of multiplying the load.
+- `AdaptiveRateLimiter` (in the spirit of botocore's "adaptive" mode): off until the
+  first 429, then paces every send at a rate estimated from the successes Stytch
+  actually delivered, backing off multiplicatively on each throttle and probing
+  upward exponentially while none come, so a big batch converges on Stytch's limit.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+
+import attrs
+
+from . import errors
+
+__all__ = ["AdaptiveRateLimiter", "RetryBudget"]
+
+
+@attrs.define
+class RetryBudget:
+    """A token bucket of retries shared by every call of a client.
+
+    Costs: a throttled retry 1 (Stytch said when to come back; the rate limiter does
+    the rest), a timeout 10 (the most expensive thing to repeat), anything else 5.
+    """
+
+    capacity: int = 500
+    retry_cost: int = 5
+    timeout_cost: int = 10
+    throttle_cost: int = 1
+    available: int = attrs.field(default=-1)
+
+    def __attrs_post_init__(self) -> None:
+        if self.capacity < 0:
+            raise errors.InvalidRequestError("capacity", "must be >= 0")
+        if self.available < 0:
+            self.available = self.capacity
+
+    def cost(self, error: BaseException) -> int:
+        """Tokens a retry after `error` takes."""
+        if isinstance(error, errors.RateLimitError):
+            return self.throttle_cost
+        if isinstance(error, errors.RequestTimeoutError):
+            return self.timeout_cost
+        return self.retry_cost
+
+    def try_spend(self, error: BaseException) -> bool:
+        """Take the cost of one retry; False (and nothing taken) when the budget is dry."""
+        cost = self.cost(error)
+        if cost > self.available:
+            return False
+        self.available -= cost
+        return True
+
+    def refund(self, amount: int = 1) -> None:
+        """Return tokens after a success."""
+        self.available = min(self.capacity, self.available + amount)
+
+
+@attrs.define
+class AdaptiveRateLimiter:
+    """Paces sends so a client converges on the server's rate limit.
+
+    `max_rate` (requests/second) is a fixed ceiling that applies from the start;
+    without it the limiter does nothing until the first throttle.
+    """
+
+    max_rate: float | None = None
+    min_rate: float = 1.0
+    backoff: float = 0.9
+    growth: float = 0.5
+    hold: float = 0.5
+    window: float = 1.0
+    rate: float = math.inf
+    enabled: bool = False
+    throttles: int = 0
+    _next_slot: float = 0.0
+    _last_change: float = -math.inf
+    _last_throttle: float = -math.inf
+    _successes: collections.deque[float] = attrs.field(factory=collections.deque)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_rate is not None and not self.max_rate > 0:
+            raise errors.InvalidRequestError("max_rate", "must be > 0")
+
+    @property
+    def current_rate(self) -> float:
+        """The rate sends are paced at now (inf when unlimited)."""
+        rate = self.rate if self.enabled else math.inf
+        return rate if self.max_rate is None else min(rate, self.max_rate)
+
+    def reserve(self, now: float) -> float:
+        """Claim the next send slot; returns how long to wait before sending."""
+        rate = self.current_rate
+        if rate == math.inf:
+            return 0.0
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + 1.0 / rate
+        return slot - now
+
+    def on_success(self, now: float) -> None:
+        """Record a delivered request; grow the rate after a quiet spell."""
+        self._successes.append(now)
+        while self._successes and self._successes[0] < now - self.window:
+            self._successes.popleft()
+        if self.enabled and now - self._last_throttle >= self.hold:
+            elapsed = now - self._last_change
+            self.rate *= math.exp(self.growth * min(elapsed, self.window))
+            self._last_change = now
+
+    def on_throttle(self, now: float) -> None:
+        """A 429 arrived: pace at a little under what Stytch delivered recently."""
+        self.throttles += 1
+        if now - self._last_throttle < self.hold / 2:
+            return  # one decrease per burst of 429s, not one per request in flight
+        self._last_throttle = now
+        delivered = sum(1 for t in self._successes if t >= now - self.window) / self.window
+        if not delivered:  # nothing got through lately: halve what we had, or start low
+            delivered = self.rate / 2 if self.enabled else 10.0
+        self.rate = max(self.min_rate, min(self.rate, delivered) * self.backoff)
+        self.enabled = True
+        self._last_change = now

@@ -1,0 +1,104 @@
+"""Argument checks that run before any I/O, each naming the argument it rejects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .errors import InvalidRequestError
+from .models import RoleAssignment
+
+__all__ = [
+    "check_id",
+    "check_identity_provider",
+    "check_limit",
+    "check_optional_text",
+    "check_role_assignments",
+    "check_secret",
+]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_ID_LENGTH = 1024
+
+
+def _describe(value: Any) -> str:
+    return type(value).__name__
+
+
+def check_id(name: str, value: Any) -> str:
+    """An id that goes into a URL path: a non-empty string without control characters."""
+    if not isinstance(value, str):
+        raise InvalidRequestError(name, f"must be a string, got {_describe(value)}")
+    if not value.strip():
+        raise InvalidRequestError(name, "must not be empty")
+    if _CONTROL.search(value):
+        raise InvalidRequestError(name, "must not contain control characters (CR, LF, NUL…)")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidRequestError(name, f"is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def check_secret(name: str, value: Any) -> str:
+    """A credential that goes into a header; the message never repeats its value."""
+    if not isinstance(value, str) or not value:
+        raise InvalidRequestError(name, "must be a non-empty string")
+    if _CONTROL.search(value):
+        raise InvalidRequestError(name, "must not contain control characters")
+    return value
+
+
+def check_optional_text(name: str, value: Any) -> str | None:
+    """A free-text body field (display_name): a string, or None to leave it out."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidRequestError(name, f"must be a string or None, got {_describe(value)}")
+
+
+def check_identity_provider(value: Any) -> str | None:
+    """Any non-empty string passes (the set of IdPs is open); the server decides."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequestError(
+            "identity_provider", f"must be a string or None, got {_describe(value)}"
+        )
+    if not value.strip() or _CONTROL.search(value):
+        raise InvalidRequestError(
+            "identity_provider", "must be a non-empty name without control characters"
+        )
+    return str(value)
+
+
+def check_limit(value: Any) -> int | None:
+    """A page size: an int from 1 to 1000, or None for Stytch's default (100)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError("limit", f"must be an int, got {_describe(value)}")
+    if not 1 <= value <= 1000:
+        raise InvalidRequestError("limit", f"must be between 1 and 1000, got {value}")
+    return value
+
+
+def check_role_assignments(value: Any) -> list[dict[str, str]] | None:
+    """Role assignments for an update: RoleAssignment items, None to leave them as they are."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidRequestError(
+            "role_assignments", f"must be a list of RoleAssignment, got {_describe(value)}"
+        )
+    items = []
+    for index, item in enumerate(value):
+        if not isinstance(item, RoleAssignment):
+            raise InvalidRequestError(
+                f"role_assignments[{index}]", f"must be a RoleAssignment, got {_describe(item)}"
+            )
+        items.append(
+            {
+                "group_id": check_id(f"role_assignments[{index}].group_id", item.group_id),
+                "role_id": check_id(f"role_assignments[{index}].role_id", item.role_id),
+            }
+        )
+    return items

@@ -1,0 +1,213 @@
+"""Every error the client raises, as one tree.
+
+```
+StytchSCIMError
+├── InvalidRequestError (also ValueError)   bad arguments, raised before any I/O
+├── APIStatusError          status_code, request_id, error_type, error_message,
+│   │                       error_url, error_details, attempts
+│   ├── BadRequestError 400
+│   │   └── ConnectionExistsError           error_type active_scim_connection_exists
+│   ├── UnauthorizedError 401
+│   ├── ForbiddenError 403
+│   ├── NotFoundError 404
+│   ├── RateLimitError 429                  .retry_after (seconds or None)
+│   └── ServerError ≥500
+├── TransportError
+│   ├── ConnectError                        the request never left
+│   └── RequestTimeoutError
+├── ResponseDecodeError                     status, request_id, body excerpt
+└── TokenLostError                          a create committed but its token was lost
+```
+
+Messages never contain credentials or bearer tokens: they are built only from the
+status, Stytch's `error_type`/`error_message`, the request id and short body excerpts
+of error responses (which never carry tokens).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import SCIMConnection
+
+__all__ = [
+    "APIStatusError",
+    "BadRequestError",
+    "ConnectError",
+    "ConnectionExistsError",
+    "ForbiddenError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseDecodeError",
+    "ServerError",
+    "StytchSCIMError",
+    "TokenLostError",
+    "TransportError",
+    "UnauthorizedError",
+]
+
+
+class StytchSCIMError(Exception):
+    """Base of every error this library raises; catch it to catch them all."""
+
+    #: How many HTTP attempts the failed call made (set when retries run out).
+    attempts: int = 1
+    #: Stytch's request id of the response that failed, when there was one.
+    request_id: str | None = None
+
+
+class InvalidRequestError(StytchSCIMError, ValueError):
+    """An argument is wrong; raised before anything is sent.
+
+    `argument` names the offending parameter so callers (and the FastAPI
+    integration) can point at it.
+    """
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.argument = argument
+        self.problem = problem
+        super().__init__(f"{argument}: {problem}")
+
+
+class APIStatusError(StytchSCIMError):
+    """Stytch (or a proxy in front of it) answered with a non-2xx status."""
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        error_url: str | None = None,
+        error_details: Any = None,
+        body_excerpt: str = "",
+        attempts: int = 1,
+    ) -> None:
+        self.status_code = status_code
+        self.request_id = request_id
+        self.error_type = error_type
+        self.error_message = error_message
+        self.error_url = error_url
+        self.error_details = error_details
+        self.body_excerpt = body_excerpt
+        self.attempts = attempts
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        text = f"HTTP {self.status_code}"
+        if self.error_type:
+            text += f" {self.error_type}"
+        if self.error_message:
+            text += f": {self.error_message}"
+        elif self.body_excerpt:
+            text += f": {self.body_excerpt!r}"
+        if self.request_id:
+            text += f" (request_id={self.request_id})"
+        return text
+
+    def __str__(self) -> str:
+        text = self._describe()
+        return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
+
+
+class BadRequestError(APIStatusError):
+    """400: Stytch rejected the request's content."""
+
+
+class ConnectionExistsError(BadRequestError):
+    """400 `active_scim_connection_exists`: the organization already has a connection.
+
+    Raised too when reconciliation finds a connection that does not match the create
+    (it was there before the call), so it is never rotated.
+    """
+
+
+class UnauthorizedError(APIStatusError):
+    """401: the project secret, public token or session is wrong."""
+
+
+class ForbiddenError(APIStatusError):
+    """403: the Member may not act on this resource (RBAC) or the org is suspended."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the organization, session or route does not exist."""
+
+
+class RateLimitError(APIStatusError):
+    """429: Stytch's rate limit. `retry_after` is the server's hint in seconds, if any."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(**kwargs)
+
+
+class ServerError(APIStatusError):
+    """A 5xx from Stytch or a proxy; for a create it is ambiguous (it may have committed)."""
+
+
+class TransportError(StytchSCIMError):
+    """The HTTP exchange itself failed: no usable response arrived."""
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        self.attempts = attempts
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
+
+
+class ConnectError(TransportError):
+    """The connection could not be made, so the request never reached Stytch."""
+
+
+class RequestTimeoutError(TransportError):
+    """An attempt exceeded its timeout, or the call exceeded its deadline."""
+
+
+class ResponseDecodeError(StytchSCIMError):
+    """A 2xx response whose body is not the JSON Stytch documents (HTML, truncated, a field
+    missing or of the wrong type). The original parser error is the `__cause__`."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        body_excerpt: str = "",
+        attempts: int = 1,
+    ) -> None:
+        self.problem = problem
+        self.status_code = status_code
+        self.request_id = request_id
+        self.body_excerpt = body_excerpt
+        self.attempts = attempts
+        super().__init__(problem)
+
+    def __str__(self) -> str:
+        text = f"HTTP {self.status_code}: undecodable response ({self.problem})"
+        if self.request_id:
+            text += f" (request_id={self.request_id})"
+        text += f"; body starts {self.body_excerpt!r}"
+        return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
+
+
+class TokenLostError(StytchSCIMError):
+    """A create (or rotate start) committed but its reply, and so the one-time bearer
+    token, never arrived. `connection` is the connection as Stytch now reports it;
+    rotate it (or pass `recover_token=True`) to obtain a usable token."""
+
+    def __init__(self, connection: SCIMConnection, *, attempts: int = 1) -> None:
+        self.connection = connection
+        self.attempts = attempts
+        super().__init__(
+            f"connection {connection.connection_id} of organization "
+            f"{connection.organization_id} was created but its bearer token was lost "
+            f"in transit after {attempts} attempt(s); rotate it to obtain a new one"
+        )
