@@ -202,7 +202,7 @@ class _BaseClient:
     def _params(self, organization_id: str | None, **params: Any) -> dict[str, Any]:
         if organization_id is not None:
             params["organization_id"] = check_id("organization_id", organization_id)
-        if params.get("connection_id") is not None:
+        if "connection_id" in params:
             check_id("connection_id", params["connection_id"])
         return params
 
@@ -249,11 +249,10 @@ class _BaseClient:
     ) -> GetGroupsResponse:
         if cursor is not None and not isinstance(cursor, str):
             raise errors.InvalidRequestError("cursor", "must be a string or None")
+        # The frontend-SDK lists the session's one connection: it takes no connection id.
+        ids = {"connection_id": connection_id} if self._mode is Mode.PROJECT else {}
         params = self._params(
-            organization_id,
-            connection_id=connection_id,
-            cursor=cursor or None,
-            limit=check_limit(limit),
+            organization_id, cursor=cursor or None, limit=check_limit(limit), **ids
         )
         result: GetGroupsResponse = await self._call("get_groups", params, headers)
         return result

@@ -1,0 +1,57 @@
+"""Shared fixtures: a served emulator and clients that record sleeps instead of waiting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+import stytch_scim_async as scim
+from stytch_scim_async.testing import StytchEmulator
+
+
+class SleepRecorder:
+    """An injectable `sleep` that records delays and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+def fast_retry(sleeps: SleepRecorder) -> scim.RetryPolicy:
+    return scim.RetryPolicy(sleep=sleeps)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[StytchEmulator]:
+    async with StytchEmulator(seed=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def client(
+    emu: StytchEmulator, fast_retry: scim.RetryPolicy
+) -> AsyncIterator[scim.SCIMClient]:
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=fast_retry, timeout=5
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def member(
+    emu: StytchEmulator, fast_retry: scim.RetryPolicy
+) -> AsyncIterator[scim.MemberSCIMClient]:
+    token = emu.member_session("organization-test-member", admin=True)
+    async with scim.MemberSCIMClient(
+        emu.public_token, token, base_url=emu.base_url, retry=fast_retry, timeout=5
+    ) as c:
+        yield c

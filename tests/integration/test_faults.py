@@ -1,0 +1,259 @@
+"""Retries, timeouts and the lost-token paths, driven by the emulator's scripted faults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+import stytch_scim_async as scim
+from stytch_scim_async.testing import StytchEmulator
+from tests.conftest import SleepRecorder
+
+ORG = "organization-test-faults"
+
+AMBIGUOUS_AFTER_COMMIT = ["500_after_commit", "drop_after_commit", "truncated_json"]
+
+
+@pytest.mark.parametrize("status_fault", ["500_before_commit", "html_502", "drop_before_commit"])
+async def test_safe_calls_retry_transient_failures(
+    client: scim.SCIMClient, emu: StytchEmulator, sleeps: SleepRecorder, status_fault: str
+) -> None:
+    emu.script(fault=status_fault, route="get", times=2)  # type: ignore[arg-type]
+    response = await client.get_connection(ORG)
+    assert response.connection is None
+    assert emu.stats.count("get") == 3
+    # aiohttp itself re-sends an idempotent GET once when a pooled connection drops.
+    assert len(sleeps.delays) == 2 or (status_fault == "drop_before_commit" and sleeps.delays)
+    assert all(0 <= d <= 1.0 for d in sleeps.delays)
+
+
+async def test_retries_run_out_with_the_real_error(
+    client: scim.SCIMClient, emu: StytchEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emu.script(fault="500_before_commit", route="get", times=5)
+    with (
+        caplog.at_level(logging.INFO, logger="stytch_scim_async"),
+        pytest.raises(scim.ServerError) as info,
+    ):
+        await client.get_connection(ORG)
+    error = info.value
+    assert error.status_code == 500
+    assert error.error_type == "internal_server_error"
+    assert error.attempts == 3
+    assert "after 3 attempts" in str(error)
+    retries = [r for r in caplog.records if r.getMessage().startswith("retrying get")]
+    assert len(retries) == 2
+    assert "request_id=request-id-test-" in retries[0].getMessage()
+    assert emu.secret not in caplog.text
+
+
+async def test_html_502_is_a_server_error_with_an_excerpt(emu: StytchEmulator) -> None:
+    emu.script(fault="html_502", route="get")
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=scim.RetryPolicy.disabled()
+    ) as c:
+        with pytest.raises(scim.ServerError) as info:
+            await c.get_connection(ORG)
+    assert info.value.status_code == 502
+    assert "<html" in info.value.body_excerpt.lower()
+
+
+async def test_rate_limit_honours_retry_after(
+    client: scim.SCIMClient, emu: StytchEmulator, sleeps: SleepRecorder
+) -> None:
+    emu.script(fault="rate_limit", route="get", retry_after=3)
+    await client.get_connection(ORG)
+    assert 3.0 <= sleeps.delays[0] <= 3.5
+    assert client.rate_limiter.throttles == 1
+
+
+async def test_rate_limit_http_date_form(
+    client: scim.SCIMClient, emu: StytchEmulator, sleeps: SleepRecorder
+) -> None:
+    emu.script(fault="rate_limit", route="get", retry_after=5, retry_after_format="http-date")
+    await client.get_connection(ORG)
+    assert 3.0 <= sleeps.delays[0] <= 6.5
+
+
+async def test_long_retry_after_surfaces_instead_of_sleeping(
+    client: scim.SCIMClient, emu: StytchEmulator, sleeps: SleepRecorder
+) -> None:
+    emu.script(fault="rate_limit", route="create", retry_after=120)
+    with pytest.raises(scim.RateLimitError) as info:
+        await client.create_connection(ORG)
+    assert info.value.retry_after == 120
+    assert info.value.error_type == "too_many_requests"
+    assert info.value.attempts == 1
+    assert sleeps.delays == []
+
+
+async def test_stall_past_the_timeout(emu: StytchEmulator) -> None:
+    emu.script(fault="stall_after_commit", route="get", stall_seconds=5)
+    async with scim.SCIMClient(
+        emu.project_id,
+        emu.secret,
+        base_url=emu.base_url,
+        retry=scim.RetryPolicy.disabled(),
+        timeout=scim.Timeout(total=0.3, connect=0.3),
+    ) as c:
+        with pytest.raises(scim.RequestTimeoutError):
+            await c.get_connection(ORG)
+
+
+async def test_deadline_bounds_the_whole_call(emu: StytchEmulator) -> None:
+    emu.script(fault="stall_after_commit", route="get", times=10, stall_seconds=5)
+    policy = scim.RetryPolicy(deadline=0.5, initial_delay=0.01)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=0.2
+    ) as c:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(scim.RequestTimeoutError):
+            await c.get_connection(ORG)
+        assert loop.time() - started < 0.5 + 0.2 + 0.3
+
+
+async def test_retry_budget_stops_retry_storms(
+    emu: StytchEmulator, fast_retry: scim.RetryPolicy
+) -> None:
+    budget = scim.RetryBudget(capacity=5)
+    emu.script(fault="500_before_commit", route="get", times=10)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=fast_retry, retry_budget=budget
+    ) as c:
+        with pytest.raises(scim.ServerError) as first:
+            await c.get_connection(ORG)
+        assert first.value.attempts == 2  # one retry took the whole budget
+        with pytest.raises(scim.ServerError) as second:
+            await c.get_connection(ORG)
+        assert second.value.attempts == 1
+    assert budget.available == 0
+
+
+# -- creates: never lose a token silently ------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["500_before_commit", "html_502", "drop_before_commit"])
+async def test_create_not_committed_is_posted_again(
+    client: scim.SCIMClient, emu: StytchEmulator, fault: str
+) -> None:
+    emu.script(fault=fault, route="create")  # type: ignore[arg-type]
+    created = await client.create_connection(ORG, display_name="Okta")
+    assert not created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert emu.stats.creates_committed == 1
+    assert emu.stats.count("get") == 1  # reconciled before posting again
+    assert emu.stats.count("create") == 2
+
+
+@pytest.mark.parametrize("fault", AMBIGUOUS_AFTER_COMMIT)
+async def test_lost_token_raises_token_lost_by_default(
+    client: scim.SCIMClient, emu: StytchEmulator, fault: str
+) -> None:
+    emu.script(fault=fault, route="create")  # type: ignore[arg-type]
+    with pytest.raises(scim.TokenLostError) as info:
+        await client.create_connection(ORG, display_name="Okta", identity_provider="okta")
+    assert info.value.connection.organization_id == ORG
+    assert emu.stats.creates_committed == 1
+    assert emu.stats.count("create") == 1
+    assert emu.stats.rotations_started == 0
+    assert isinstance(info.value.__cause__, scim.StytchSCIMError)
+
+
+@pytest.mark.parametrize("fault", [*AMBIGUOUS_AFTER_COMMIT, "stall_after_commit"])
+async def test_lost_token_is_recovered_by_rotation(emu: StytchEmulator, fault: str) -> None:
+    emu.script(fault=fault, route="create", stall_seconds=3)  # type: ignore[arg-type]
+    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url, timeout=0.5) as c:
+        created = await c.create_connection(ORG, display_name="Okta", recover_token=True)
+    assert created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert emu.stats.creates_committed == 1
+    assert emu.stats.rotations_completed == 1
+
+
+async def test_connection_that_existed_before_is_never_rotated(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.add_connection(ORG, display_name="Their own", identity_provider="okta")
+    before = emu.active_token(ORG)
+    emu.script(fault="500_before_commit", route="create")
+    with pytest.raises(scim.ConnectionExistsError) as info:
+        await client.create_connection(ORG, display_name="Ours", recover_token=True)
+    assert "left unchanged" in str(info.value)
+    assert emu.active_token(ORG) == before
+    assert emu.stats.rotations_started == 0
+
+
+async def test_committed_create_found_after_a_duplicate_answer(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    # The reconciling GET fails too, so the create is posted again and answered
+    # "exists"; the client must look once more instead of giving up the token.
+    emu.script(fault="500_after_commit", route="create")
+    emu.script(fault="500_before_commit", route="get", times=3)
+    created = await client.create_connection(ORG, display_name="Okta", recover_token=True)
+    assert created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert emu.stats.creates_committed == 1
+
+
+async def test_failed_recovery_reports_the_lost_token(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.script(fault="500_after_commit", route="create")
+    emu.script(fault="500_before_commit", route="rotate_start", times=3)
+    with pytest.raises(scim.TokenLostError) as info:
+        await client.create_connection(ORG, display_name="Okta", recover_token=True)
+    assert isinstance(info.value.__cause__, scim.ServerError)
+
+
+async def test_create_rate_limited_then_created(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.script(fault="rate_limit", route="create", times=2, retry_after=0)
+    created = await client.create_connection(ORG, display_name="Okta")
+    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert emu.stats.count("get") == 0  # a 429 is not ambiguous
+
+
+# -- rotations ---------------------------------------------------------------------
+
+
+async def test_rotate_start_lost_reply_is_cancelled_and_started_again(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    cid = (await client.create_connection(ORG, display_name="x")).connection.connection_id
+    emu.script(fault="500_after_commit", route="rotate_start")
+    started = await client.rotate_start(ORG, cid)
+    assert emu.stats.rotations_started == 2
+    assert emu.stats.rotations_cancelled == 1
+    await client.rotate_complete(ORG, cid)
+    assert emu.active_token(ORG) == started.connection.next_bearer_token
+
+
+@pytest.mark.parametrize("operation", ["rotate_complete", "rotate_cancel"])
+async def test_rotate_finish_lost_reply_is_reported_done(
+    client: scim.SCIMClient, emu: StytchEmulator, operation: str
+) -> None:
+    cid = (await client.create_connection(ORG, display_name="x")).connection.connection_id
+    started = await client.rotate_start(ORG, cid)
+    emu.script(fault="drop_after_commit", route=operation)
+    finish = client.rotate_complete if operation == "rotate_complete" else client.rotate_cancel
+    result = await finish(ORG, cid)
+    assert not result.connection.rotating
+    assert emu.stats.count(operation) == 1
+    if operation == "rotate_complete":
+        assert emu.active_token(ORG) == started.connection.next_bearer_token
+
+
+async def test_rotate_not_committed_is_retried(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    cid = (await client.create_connection(ORG, display_name="x")).connection.connection_id
+    await client.rotate_start(ORG, cid)
+    emu.script(fault="500_before_commit", route="rotate_complete")
+    await client.rotate_complete(ORG, cid)
+    assert emu.stats.count("rotate_complete") == 2
+    assert emu.stats.rotations_completed == 1

@@ -1,0 +1,152 @@
+"""Batch provisioning through the public API against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+import stytch_scim_async as scim
+from stytch_scim_async.testing import StytchEmulator
+
+Status = scim.ProvisionStatus
+
+
+def orgs(n: int, prefix: str = "organization-test-p") -> list[scim.ProvisionRequest]:
+    return [
+        scim.ProvisionRequest(f"{prefix}{i:04d}", display_name=f"Org {i}", identity_provider="okta")
+        for i in range(n)
+    ]
+
+
+async def test_every_org_gets_a_connection_and_its_token(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    progress: list[scim.ProvisionProgress] = []
+    outcomes = [
+        o async for o in client.provision(orgs(60), concurrency=8, on_progress=progress.append)
+    ]
+    assert len(outcomes) == 60
+    assert {o.request.organization_id for o in outcomes} == {r.organization_id for r in orgs(60)}
+    for outcome in outcomes:
+        assert outcome.status is Status.CREATED
+        assert outcome.ok
+        assert outcome.connection is not None
+        assert outcome.connection.bearer_token == emu.active_token(outcome.request.organization_id)
+        assert outcome.attempts == 1
+        assert outcome.request_id
+    assert progress[-1].done == 60
+    assert progress[-1].created == 60
+    assert progress[-1].requests == 60
+    assert max(p.in_flight for p in progress) <= 8
+    assert emu.stats.creates_committed == 60
+
+
+async def test_mixed_outcomes_never_stop_the_batch(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.add_connection("organization-test-p0001", display_name="theirs")
+    emu.script(fault="500_after_commit", route="create", organization_id="organization-test-p0002")
+    requests: list[object] = [
+        *orgs(4),
+        scim.ProvisionRequest("organization-test-bad", identity_provider="not-an-idp"),
+        "not a request",
+    ]
+    outcomes = {
+        o.request.organization_id if isinstance(o.request, scim.ProvisionRequest) else "junk": o
+        async for o in client.provision(requests, concurrency=3)  # type: ignore[arg-type]
+    }
+    assert outcomes["organization-test-p0000"].status is Status.CREATED
+    assert outcomes["organization-test-p0001"].status is Status.ALREADY_EXISTS
+    assert isinstance(outcomes["organization-test-p0001"].error, scim.ConnectionExistsError)
+    recovered = outcomes["organization-test-p0002"]
+    assert recovered.status is Status.RECOVERED
+    assert recovered.connection is not None
+    assert recovered.connection.bearer_token == emu.active_token("organization-test-p0002")
+    assert recovered.attempts == 4  # create, get, rotate start, rotate complete
+    failed = outcomes["organization-test-bad"]
+    assert failed.status is Status.FAILED
+    assert isinstance(failed.error, scim.BadRequestError)
+    assert outcomes["junk"].status is Status.FAILED
+    assert isinstance(outcomes["junk"].error, scim.InvalidRequestError)
+
+
+async def test_input_is_read_lazily_from_an_async_iterable(client: scim.SCIMClient) -> None:
+    pulled = 0
+
+    async def source() -> AsyncIterator[scim.ProvisionRequest]:
+        nonlocal pulled
+        for request in orgs(30):
+            pulled += 1
+            yield request
+
+    seen = 0
+    async for _ in client.provision(source(), concurrency=4):
+        seen += 1
+        assert pulled <= seen + 4
+    assert seen == 30
+
+
+async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmulator) -> None:
+    emu.script(fault="stall_after_commit", route="create", times=1000, stall_seconds=30)
+    pulled = 0
+
+    def source() -> Iterator[scim.ProvisionRequest]:
+        nonlocal pulled
+        for request in orgs(1000):
+            pulled += 1
+            yield request
+
+    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+
+        async def consume() -> None:
+            async for _ in c.provision(source(), concurrency=5):
+                raise AssertionError("nothing can finish while every create stalls")
+
+        loop = asyncio.get_running_loop()
+        consumer = asyncio.create_task(consume())
+        while emu.stats.total_requests < 5:
+            await asyncio.sleep(0.01)
+        started = loop.time()
+        consumer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+        assert loop.time() - started < 0.1
+        assert pulled == 5
+        leftovers = [t for t in asyncio.all_tasks() if "_provision_one" in repr(t.get_coro())]
+        assert leftovers == []
+
+
+async def test_breaking_out_early_cancels_the_rest(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.script(fault="500_before_commit", route="create", organization_id="organization-test-x")
+    emu.script(fault="stall_after_commit", route="create", times=1000, stall_seconds=30)
+    requests = [scim.ProvisionRequest("organization-test-x"), *orgs(10)]
+    batch = client.provision(requests, concurrency=3, retry=scim.RetryPolicy.disabled())
+    async for outcome in batch:
+        assert outcome.request.organization_id == "organization-test-x"
+        assert outcome.status is Status.FAILED
+        break
+    await batch.aclose()  # type: ignore[attr-defined]
+    leftovers = [t for t in asyncio.all_tasks() if "_provision_one" in repr(t.get_coro())]
+    assert leftovers == []
+
+
+async def test_bad_arguments(client: scim.SCIMClient) -> None:
+    with pytest.raises(scim.InvalidRequestError, match="concurrency"):
+        async for _ in client.provision(orgs(1), concurrency=0):
+            pass
+    with pytest.raises(scim.InvalidRequestError, match="requests"):
+        async for _ in client.provision(5, concurrency=1):  # type: ignore[arg-type]
+            pass
+
+
+async def test_batches_retry_harder_than_single_calls(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.script(fault="rate_limit", route="create", times=4, retry_after=0)
+    (outcome,) = [o async for o in client.provision(orgs(1))]
+    assert outcome.status is Status.CREATED
+    assert outcome.attempts == 5

@@ -1,0 +1,181 @@
+"""Bad input is an InvalidRequestError naming the argument, raised before any I/O."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+import stytch_scim_async as scim
+
+# Nothing listens on port 9 of loopback: if a check let a call through, it would fail
+# with ConnectError instead of InvalidRequestError.
+NOWHERE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[scim.SCIMClient]:
+    async with scim.SCIMClient("project-test-1", "s", base_url=NOWHERE) as c:
+        yield c
+
+
+Call = Callable[[scim.SCIMClient], Awaitable[Any]]
+
+BAD_CALLS: list[tuple[str, Call, str]] = [
+    ("empty org", lambda c: c.get_connection(""), "organization_id"),
+    ("blank org", lambda c: c.get_connection("   "), "organization_id"),
+    ("int org", lambda c: c.get_connection(5), "organization_id"),  # type: ignore[arg-type]
+    ("org with LF", lambda c: c.get_connection("org\nX-Evil: 1"), "organization_id"),
+    ("org with CR", lambda c: c.get_connection("org\r"), "organization_id"),
+    ("org with NUL", lambda c: c.get_connection("org\x00"), "organization_id"),
+    ("huge org", lambda c: c.get_connection("o" * 5000), "organization_id"),
+    ("empty connection", lambda c: c.delete_connection("org", ""), "connection_id"),
+    ("none connection", lambda c: c.rotate_start("org", None), "connection_id"),  # type: ignore[arg-type]
+    ("limit 0", lambda c: c.get_groups("org", "cid", limit=0), "limit"),
+    ("limit 1001", lambda c: c.get_groups("org", "cid", limit=1001), "limit"),
+    ("limit bool", lambda c: c.get_groups("org", "cid", limit=True), "limit"),
+    ("limit str", lambda c: c.get_groups("org", "cid", limit="5"), "limit"),  # type: ignore[arg-type]
+    ("cursor int", lambda c: c.get_groups("org", "cid", cursor=5), "cursor"),  # type: ignore[arg-type]
+    ("display_name int", lambda c: c.create_connection("org", display_name=5), "display_name"),  # type: ignore[arg-type]
+    ("idp int", lambda c: c.create_connection("org", identity_provider=5), "identity_provider"),  # type: ignore[arg-type]
+    ("idp empty", lambda c: c.create_connection("org", identity_provider=""), "identity_provider"),
+    (
+        "idp LF",
+        lambda c: c.create_connection("org", identity_provider="okta\n"),
+        "identity_provider",
+    ),
+    (
+        "role assignments str",
+        lambda c: c.update_connection("org", "cid", role_assignments="g"),  # type: ignore[arg-type]
+        "role_assignments",
+    ),
+    (
+        "role assignment dict",
+        lambda c: c.update_connection("org", "cid", role_assignments=[{"group_id": "g"}]),  # type: ignore[list-item]
+        "role_assignments[0]",
+    ),
+    (
+        "role assignment empty id",
+        lambda c: c.update_connection(
+            "org", "cid", role_assignments=[scim.RoleAssignment(group_id="", role_id="r")]
+        ),
+        "role_assignments[0].group_id",
+    ),
+    (
+        "session token LF",
+        lambda c: c.get_connection("org", member_session_token="a\r\nb"),
+        "member_session_token",
+    ),
+    (
+        "session jwt empty",
+        lambda c: c.get_connection("org", member_session_jwt=""),
+        "member_session_jwt",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "call", "argument"), BAD_CALLS, ids=[b[0] for b in BAD_CALLS])
+async def test_bad_arguments(
+    client: scim.SCIMClient, label: str, call: Call, argument: str
+) -> None:
+    with pytest.raises(scim.InvalidRequestError) as info:
+        await call(client)
+    assert info.value.argument == argument
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith(argument)
+
+
+async def test_iter_groups_checks_before_fetching(client: scim.SCIMClient) -> None:
+    with pytest.raises(scim.InvalidRequestError):
+        async for _ in client.iter_groups("org", ""):
+            pass
+
+
+def test_secret_values_never_appear_in_messages() -> None:
+    with pytest.raises(scim.InvalidRequestError) as info:
+        scim.SCIMClient("project-test-1", "bad\nsecret")
+    assert "bad" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"project_id": None, "secret": "s"}, "project_id (or STYTCH_PROJECT_ID)"),
+        ({"project_id": "p", "secret": None}, "secret (or STYTCH_SECRET)"),
+        ({"project_id": "p", "secret": ""}, "secret (or STYTCH_SECRET)"),
+        ({"project_id": "p", "secret": "s", "base_url": "http://stytch.example.com"}, "base_url"),
+        ({"project_id": "p", "secret": "s", "timeout": -1}, "total"),
+        ({"project_id": "p", "secret": "s", "timeout": "5"}, "timeout"),
+        ({"project_id": "p", "secret": "s", "timeout": float("inf")}, "total"),
+        ({"project_id": "p", "secret": "s", "retry": 3}, "retry"),
+        ({"project_id": "p", "secret": "s", "max_connections": 0}, "max_connections"),
+        ({"project_id": "p", "secret": "s", "max_connections": 1.5}, "max_connections"),
+    ],
+)
+def test_bad_client_construction(
+    kwargs: dict[str, Any], argument: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("STYTCH_PROJECT_ID", "STYTCH_SECRET", "STYTCH_PUBLIC_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(scim.InvalidRequestError) as info:
+        scim.SCIMClient(**kwargs)
+    assert info.value.argument == argument
+
+
+def test_member_client_needs_a_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STYTCH_PUBLIC_TOKEN", raising=False)
+    with pytest.raises(scim.InvalidRequestError, match="session_token"):
+        scim.MemberSCIMClient("public-token-test-1", None)
+    with pytest.raises(scim.InvalidRequestError, match="public_token"):
+        scim.MemberSCIMClient(None, "t")
+
+
+def test_timeout_values() -> None:
+    assert scim.Timeout.coerce(None) == scim.Timeout(total=31.0, connect=5.0)
+    assert scim.Timeout.coerce(2) == scim.Timeout(total=2, connect=2)
+    assert scim.Timeout.coerce(60) == scim.Timeout(total=60, connect=5.0)
+    custom = scim.Timeout(total=10, connect=1)
+    assert scim.Timeout.coerce(custom) is custom
+    with pytest.raises(scim.InvalidRequestError):
+        scim.Timeout.coerce(True)
+
+
+async def test_with_retry_shares_the_pool() -> None:
+    async with scim.SCIMClient("project-test-1", "s", base_url=NOWHERE) as c:
+        view = c.with_retry(scim.RetryPolicy.disabled())
+        assert view.retry.max_attempts == 1
+        assert c.retry.max_attempts == 3
+        assert view.rate_limiter is c.rate_limiter
+        assert view.retry_budget is c.retry_budget
+        with pytest.raises(scim.ConnectError) as info:
+            await view.get_connection("org")
+        assert info.value.attempts == 1
+        with pytest.raises(scim.InvalidRequestError):
+            c.with_retry(None)  # type: ignore[arg-type]
+
+
+PURE = [
+    "errors",
+    "models",
+    "_convert",
+    "_endpoints",
+    "_sansio",
+    "_validate",
+    "_config",
+    "_throttle",
+]
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_the_pure_core_imports_no_io(module: str) -> None:
+    source = pathlib.Path(scim.__file__).with_name(f"{module}.py").read_text()
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"aiohttp", "asyncio", "tenacity", "socket"}
