@@ -11,6 +11,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -156,45 +157,112 @@ class _BaseClient:
         endpoint = ENDPOINTS[operation]
         request = build_request(endpoint, self._mode, self._base_url, params, headers)
         limiter = self.rate_limiter
-        wait = limiter.reserve(time.monotonic())
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if limiter.pacing:
+            wait = limiter.reserve(time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
         counter = _REQUEST_COUNTER.get()
         if counter is not None:
             counter[0] += 1
         status, response_headers, body = await self._transport.send(request)
+        if status < 300:
+            limiter.on_success(time.monotonic())
+            return parse_response(endpoint, status, response_headers, body)
         if status == 429:
             limiter.on_throttle(time.monotonic())
         elif status < 500:
             limiter.on_success(time.monotonic())
         return parse_response(endpoint, status, response_headers, body, datetime.now(UTC))
 
-    async def _run(self, operation: str, kind: RetryKind, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Call `attempt` under the retry policy, the budget and the deadline."""
-        policy = self.retry
+    def _run(
+        self,
+        operation: str,
+        kind: RetryKind,
+        attempt: Callable[[], Awaitable[T]],
+        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None = None,
+    ) -> Awaitable[T]:
+        """Call `attempt` under the retry policy, the budget and the deadline.
+
+        `rescue` sees every failed attempt and may turn it into a result (reconciliation
+        of creates and rotations) or raise. The engine is a plain function returning a
+        coroutine: every frame on the await chain is resumed on each I/O wake-up.
+        """
+        deadline = self.retry.deadline
+        if deadline is None:
+            return self._attempts(operation, kind, attempt, rescue)
+        return self._within_deadline(deadline, operation, kind, attempt, rescue)
+
+    async def _within_deadline(
+        self,
+        deadline: float,
+        operation: str,
+        kind: RetryKind,
+        attempt: Callable[[], Awaitable[T]],
+        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
+    ) -> T:
         try:
-            async with asyncio.timeout(policy.deadline):
-                async for try_ in policy.to_tenacity(operation, kind, budget=self.retry_budget):
-                    with try_:
-                        result = await attempt()
+            async with asyncio.timeout(deadline):
+                return await self._attempts(operation, kind, attempt, rescue)
         except TimeoutError as exc:
             raise errors.RequestTimeoutError(
-                f"{operation}: the call's deadline of {policy.deadline} s passed"
+                f"{operation}: the call's deadline of {deadline} s passed"
             ) from exc
+
+    async def _attempts(
+        self,
+        operation: str,
+        kind: RetryKind,
+        attempt: Callable[[], Awaitable[T]],
+        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
+    ) -> T:
+        # The first attempt runs bare: building tenacity's machinery costs more CPU than
+        # the HTTP exchange itself, and most calls never need it.
+        started = time.monotonic()
+        try:
+            result = await attempt()
+        except errors.StytchSCIMError as exc:
+            result = await self._retrying(operation, kind, attempt, rescue, exc, started)
         self.retry_budget.refund()
         return result
 
-    async def _call(self, operation: str, params: dict[str, Any], headers: dict[str, str]) -> Any:
-        """An operation that is safe to repeat, or reconciled by `Recovery`."""
+    async def _retrying(
+        self,
+        operation: str,
+        kind: RetryKind,
+        attempt: Callable[[], Awaitable[T]],
+        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
+        failure: errors.StytchSCIMError,
+        started: float,
+    ) -> T:
+        pending: errors.StytchSCIMError | None = failure
+        retrying = self.retry.to_tenacity(
+            operation, kind, budget=self.retry_budget, started=started
+        )
+        async for try_ in retrying:
+            with try_:
+                if pending is None:
+                    try:
+                        result = await attempt()
+                    except errors.StytchSCIMError as exc:
+                        pending = exc
+                if pending is not None:
+                    failed, pending = pending, None
+                    if rescue is None:
+                        raise failed
+                    result = await rescue(failed)
+        return result
+
+    def _call(
+        self, operation: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Awaitable[Any]:
+        """An operation that is safe to repeat, or a rotation reconciled by `Recovery`."""
         kind = ENDPOINTS[operation].retry
+        attempt = partial(self._attempt, operation, params, headers)
         if kind is RetryKind.SAFE:
-            return await self._run(
-                operation, kind, lambda: self._attempt(operation, params, headers)
-            )
+            return self._run(operation, kind, attempt)
         if kind is RetryKind.ROTATE:
-            return await self._run(
-                operation, kind, lambda: self._recovery.rotate_attempt(operation, params, headers)
-            )
+            rescue = partial(self._recovery.rescue_rotation, operation, params, headers)
+            return self._run(operation, kind, attempt, rescue)
         raise AssertionError(operation)  # creates go through Recovery.create
 
     # -- the operations, shared by both modes (org is None in member mode) ----------
@@ -206,22 +274,22 @@ class _BaseClient:
             check_id("connection_id", params["connection_id"])
         return params
 
-    async def _create(
+    def _create(
         self,
         organization_id: str | None,
         display_name: str | None,
         identity_provider: str | None,
         headers: dict[str, str],
         recover_token: bool,
-    ) -> Any:
+    ) -> Awaitable[Any]:
         params = self._params(
             organization_id,
             display_name=check_optional_text("display_name", display_name),
             identity_provider=check_identity_provider(identity_provider),
         )
-        return await self._recovery.create(params, headers, recover_token=recover_token)
+        return self._recovery.create(params, headers, recover_token=recover_token)
 
-    async def _update(
+    def _update(
         self,
         organization_id: str | None,
         connection_id: str,
@@ -229,7 +297,7 @@ class _BaseClient:
         identity_provider: str | None,
         role_assignments: Sequence[RoleAssignment] | None,
         headers: dict[str, str],
-    ) -> Any:
+    ) -> Awaitable[Any]:
         params = self._params(
             organization_id,
             connection_id=connection_id,
@@ -237,7 +305,7 @@ class _BaseClient:
             identity_provider=check_identity_provider(identity_provider),
             scim_group_implicit_role_assignments=check_role_assignments(role_assignments),
         )
-        return await self._call("update", params, headers)
+        return self._call("update", params, headers)
 
     async def _get_groups(
         self,

@@ -21,6 +21,8 @@ and started again; a complete or cancel that committed is reported as done.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -76,31 +78,25 @@ class Recovery:
             return None
         return response
 
-    async def create(
+    def create(
         self, params: dict[str, Any], headers: dict[str, str], *, recover_token: bool
-    ) -> CreateConnectionResponse:
+    ) -> Awaitable[CreateConnectionResponse]:
         """POST under the retry policy, reconciling every ambiguous failure."""
         ambiguous = False
 
-        async def attempt() -> CreateConnectionResponse:
+        async def rescue(failure: errors.StytchSCIMError) -> CreateConnectionResponse:
             nonlocal ambiguous
-            try:
-                response: CreateConnectionResponse = await self._client._attempt(
-                    "create", params, headers
-                )
-            except errors.ConnectionExistsError as exc:
+            if isinstance(failure, errors.ConnectionExistsError):
                 if not ambiguous:
-                    raise
+                    raise failure
                 # An earlier attempt may have committed after all: look before giving up.
-                return await self._reconcile_create(params, headers, exc, recover_token)
-            except errors.StytchSCIMError as exc:
-                if not RetryPolicy.is_ambiguous(exc):
-                    raise
-                ambiguous = True
-                return await self._reconcile_create(params, headers, exc, recover_token)
-            return response
+            elif not RetryPolicy.is_ambiguous(failure):
+                raise failure
+            ambiguous = True
+            return await self._reconcile_create(params, headers, failure, recover_token)
 
-        return await self._client._run("create", RetryKind.CREATE, attempt)
+        attempt = partial(self._client._attempt, "create", params, headers)
+        return self._client._run("create", RetryKind.CREATE, attempt, rescue)
 
     async def _reconcile_create(
         self,
@@ -150,34 +146,35 @@ class Recovery:
             recovered=True,
         )
 
-    async def rotate_attempt(
-        self, operation: str, params: dict[str, Any], headers: dict[str, str]
+    async def rescue_rotation(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        failure: errors.StytchSCIMError,
     ) -> Any:
-        """One rotate start/complete/cancel, reconciled after an ambiguous failure."""
-        try:
-            return await self._client._attempt(operation, params, headers)
-        except errors.StytchSCIMError as exc:
-            if not RetryPolicy.is_ambiguous(exc):
-                raise
-            current = await self._current(params, headers)
-            connection = current.connection if current is not None else None
-            if current is None or connection is None:
-                raise
-            if connection.connection_id != params["connection_id"]:
-                raise
-            if operation == "rotate_start":
-                if connection.rotating:
-                    # It committed and the next token was lost: cancel, then start again.
-                    try:
-                        await self._client._call("rotate_cancel", params, headers)
-                    except errors.StytchSCIMError:
-                        raise exc from None
-                raise
+        """After a failed rotate start/complete/cancel: find out whether it took effect."""
+        if not RetryPolicy.is_ambiguous(failure):
+            raise failure
+        current = await self._current(params, headers)
+        connection = current.connection if current is not None else None
+        if current is None or connection is None:
+            raise failure
+        if connection.connection_id != params["connection_id"]:
+            raise failure
+        if operation == "rotate_start":
             if connection.rotating:
-                raise  # the complete/cancel did not take effect: try it again
-            envelope = ENDPOINTS[operation].response
-            return envelope(
-                request_id=current.request_id,
-                status_code=current.status_code,
-                connection=connection,
-            )
+                # It committed and the next token was lost: cancel, then start again.
+                try:
+                    await self._client._call("rotate_cancel", params, headers)
+                except errors.StytchSCIMError:
+                    raise failure from None
+            raise failure
+        if connection.rotating:
+            raise failure  # the complete/cancel did not take effect: try it again
+        envelope = ENDPOINTS[operation].response
+        return envelope(
+            request_id=current.request_id,
+            status_code=current.status_code,
+            connection=connection,
+        )

@@ -103,11 +103,14 @@ class RetryPolicy:
         *,
         budget: RetryBudget | None = None,
         clock: Callable[[], float] = time.monotonic,
+        started: float | None = None,
     ) -> tenacity.AsyncRetrying:
-        """A fresh `AsyncRetrying` for one call of `operation`."""
+        """A fresh `AsyncRetrying` for one call of `operation` that began at `started`
+        (by `clock`; now if None)."""
         import tenacity  # deferred: most imports of this package never retry anything
 
-        started = clock()
+        if started is None:
+            started = clock()
         decision = _Decision(self, operation, kind, budget, clock, started)
         kwargs: dict[str, Any] = {}
         if self.sleep is not None:

@@ -41,7 +41,7 @@ _SECRET_VALUE = re.compile(r'("[^"]*(?:token|secret|jwt)[^"]*"\s*:\s*)"[^"]*"?',
 _WHITESPACE = re.compile(r"\s+")
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class Request:
     """A request ready to send. Headers are hidden from repr: they carry credentials."""
 
@@ -206,12 +206,21 @@ def error_from_response(
 
 
 def parse_response(
-    endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes, now: datetime
+    endpoint: Endpoint,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime | None = None,
 ) -> Any:
-    """Decode a response into the endpoint's envelope, or raise the matching error."""
+    """Decode a response into the endpoint's envelope, or raise the matching error.
+
+    `now` (for an HTTP-date `Retry-After`) is needed only when the status is not 2xx.
+    """
     if not 200 <= status < 300:
+        if now is None:
+            raise TypeError("parse_response needs `now` for a non-2xx response")
         raise error_from_response(status, headers, body, now)
-    request_id = _header(headers, "X-Request-Id")
+    request_id = None
     try:
         data = json.loads(body)
         if not isinstance(data, dict):
@@ -219,12 +228,15 @@ def parse_response(
         inner = data.get("data")
         if isinstance(inner, dict):  # the frontend-SDK endpoints wrap the body
             data = {**{k: v for k, v in data.items() if k != "data"}, **inner}
-        request_id = _text(data.get("request_id")) or request_id
+        request_id = _text(data.get("request_id"))
         data.setdefault("status_code", status)
         return structure(data, endpoint.response)
     except Exception as exc:  # any decoding failure becomes one typed error
         undecodable = isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
         problem = "not JSON" if undecodable else describe_error(exc)
         raise errors.ResponseDecodeError(
-            problem, status_code=status, request_id=request_id, body_excerpt=excerpt(body)
+            problem,
+            status_code=status,
+            request_id=request_id or _header(headers, "X-Request-Id"),
+            body_excerpt=excerpt(body),
         ) from exc

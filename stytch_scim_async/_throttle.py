@@ -92,6 +92,11 @@ class AdaptiveRateLimiter:
             raise errors.InvalidRequestError("max_rate", "must be > 0")
 
     @property
+    def pacing(self) -> bool:
+        """Whether sends are paced at all (cheap to ask on every send)."""
+        return self.enabled or self.max_rate is not None
+
+    @property
     def current_rate(self) -> float:
         """The rate sends are paced at now (inf when unlimited)."""
         rate = self.rate if self.enabled else math.inf

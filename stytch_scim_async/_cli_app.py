@@ -1,0 +1,133 @@
+"""The `stytch-scim` command group and its single-call commands (click).
+
+Imported only by `cli.main`, once click and rich are known to be installed, so the
+library itself never pays for them. The bearer token leaves this process in exactly
+two places, both on stdout and both the point of the command: `create` and `rotate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from . import errors
+from ._cli_bulk import demo, provision
+from ._cli_common import Api, api_options, call, emit, to_json, verbose_option
+from ._client import SCIMClient
+from ._version import __version__
+
+__all__ = ["app"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stytch-scim")
+@verbose_option
+def app() -> None:
+    """Manage Stytch B2B SCIM connections: single calls, resumable batch provisioning,
+    and a local Stytch emulator.
+
+    Credentials: --project-id (or STYTCH_PROJECT_ID), and the secret from STYTCH_SECRET
+    or --secret-file (never from an argument).
+    """
+
+
+@app.command()
+@click.argument("organization_id")
+@click.option("--display-name", help="Name shown in the Stytch dashboard.")
+@click.option("--idp", "identity_provider", help="Identity provider: okta, microsoft-entra, ...")
+@api_options
+@verbose_option
+def create(
+    organization_id: str, display_name: str | None, identity_provider: str | None, api: Api
+) -> None:
+    """Create an organization's SCIM connection; print it with its bearer token.
+
+    Stytch shows the token only this once: the JSON on stdout is the only copy. If the
+    reply is lost after the create committed, a new token is issued by rotation.
+    """
+    emit(
+        call(
+            api,
+            lambda client: client.create_connection(
+                organization_id,
+                display_name=display_name,
+                identity_provider=identity_provider,
+                recover_token=True,
+            ),
+        )
+    )
+
+
+@app.command()
+@click.argument("organization_id")
+@api_options
+@verbose_option
+def get(organization_id: str, api: Api) -> None:
+    """Print an organization's SCIM connection (null when it has none); no token."""
+    emit(call(api, lambda client: client.get_connection(organization_id)))
+
+
+@app.command()
+@click.argument("organization_id")
+@click.argument("connection_id")
+@api_options
+@verbose_option
+def delete(organization_id: str, connection_id: str, api: Api) -> None:
+    """Delete a SCIM connection; the IdP's token stops working at once."""
+    emit(call(api, lambda client: client.delete_connection(organization_id, connection_id)))
+
+
+@app.command()
+@click.argument("organization_id")
+@click.argument("connection_id")
+@click.option("--cancel", is_flag=True, help="Abandon a started rotation; the old token stays.")
+@api_options
+@verbose_option
+def rotate(organization_id: str, connection_id: str, cancel: bool, api: Api) -> None:
+    """Replace a connection's bearer token (start + complete); print the new one.
+
+    The old token stops working when this returns: install the new one in the IdP.
+    With --cancel, abandon a rotation started elsewhere instead (no token printed).
+    """
+    if cancel:
+        emit(call(api, lambda client: client.rotate_cancel(organization_id, connection_id)))
+        return
+
+    async def start_and_complete(client: SCIMClient) -> dict[str, Any]:
+        started = await client.rotate_start(organization_id, connection_id)
+        try:
+            completed = await client.rotate_complete(organization_id, connection_id)
+        except errors.StytchSCIMError:
+            click.echo(
+                "error: the rotation was started but not completed, so the old token still "
+                f"works; run 'stytch-scim rotate {organization_id} {connection_id} --cancel' "
+                "before trying again",
+                err=True,
+            )
+            raise
+        document: dict[str, Any] = to_json(completed)
+        document["connection"]["bearer_token"] = started.connection.next_bearer_token
+        return document
+
+    emit(call(api, start_and_complete))
+
+
+@app.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("emulator_args", nargs=-1, type=click.UNPROCESSED)
+def emulator(emulator_args: tuple[str, ...]) -> None:
+    """Serve the Stytch emulator on 127.0.0.1 until interrupted (--help lists the faults).
+
+    Prints base_url=, project_id=, secret= and public_token= lines: the emulator's own
+    throwaway credentials, to point a client (or this tool) at it.
+    """
+    from .testing import main as serve
+
+    raise SystemExit(serve(list(emulator_args)))
+
+
+app.add_command(provision)
+app.add_command(demo)

@@ -1,0 +1,197 @@
+"""`stytch-scim provision` and `stytch-scim demo`: many organizations at once.
+
+Both validate everything they can before the first request, show live progress on
+stderr (a rich bar on a terminal, plain lines in a log) and end with a summary.
+Tokens go only to the 0600 results file, never to the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+
+import click
+
+from ._cli_batch import Tally, exit_code, failure_notes, run_batch, summary_rows
+from ._cli_common import Api, api_options, verbose_option
+from ._cli_display import live_progress, print_summary
+from ._cli_input import InputError, InputFormat, format_for, parse_requests
+from ._cli_results import ResultsFile, ResultsFileError
+from ._provision import ProvisionRequest
+from ._throttle import AdaptiveRateLimiter
+
+__all__ = ["demo", "provision"]
+
+_RATE = click.FloatRange(min=0, min_open=True)
+
+
+def _open_results(out: str) -> ResultsFile:
+    try:
+        return ResultsFile(out)
+    except ResultsFileError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _load_requests(file: str, input_format: InputFormat | None, out: str) -> list[ProvisionRequest]:
+    with contextlib.suppress(OSError):
+        if file != "-" and os.path.samefile(file, out):
+            raise click.UsageError("--out must not be the input file")
+    try:
+        kind = format_for(file, input_format)
+        if file == "-":
+            data = sys.stdin.buffer.read()
+            name = "<stdin>"
+        else:
+            with open(file, "rb") as handle:
+                data = handle.read()
+            name = file
+        return parse_requests(name, data, kind)
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {file}: {exc.strerror}") from None
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.command()
+@click.argument("file")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Results file (JSON Lines, mode 0600); rerunning with it resumes.",
+)
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["csv", "jsonl"]),
+    help="Input format [default: from the extension; required for '-'].",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Creates in flight at once.",
+)
+@click.option("--max-rate", type=_RATE, help="Never send more than this many requests/s.")
+@click.option(
+    "--allow-existing",
+    is_flag=True,
+    help="Count organizations that already had a connection as done.",
+)
+@api_options
+@verbose_option
+def provision(
+    file: str,
+    out: str,
+    input_format: InputFormat | None,
+    concurrency: int,
+    max_rate: float | None,
+    allow_existing: bool,
+    api: Api,
+) -> None:
+    """Create a SCIM connection for every organization in FILE (CSV, JSON Lines, or -).
+
+    CSV needs the header organization_id,display_name,identity_provider; JSON Lines
+    holds objects with those keys. The whole file is checked before anything is sent.
+    Each result, with its bearer token, is appended to --out as soon as it is known;
+    organizations --out already records as done are skipped.
+
+    Exit status: 0 when every organization has its token in --out, 1 when some failed
+    (or already had a connection, unless --allow-existing), 2 on bad input.
+    """
+    requests = _load_requests(file, input_format, out)
+    client = api.client(AdaptiveRateLimiter(max_rate=max_rate))
+    stderr = sys.stderr
+    tty = stderr.isatty()
+
+    async def run(results: ResultsFile) -> Tally:
+        progress = live_progress("provision", len(requests), stderr, tty=tty)
+        async with client, progress as on_progress:
+            return await run_batch(
+                client,
+                requests,
+                results=results,
+                concurrency=concurrency,
+                on_progress=on_progress,
+            )
+
+    with _open_results(out) as results:
+        try:
+            tally = asyncio.run(run(results))
+        except KeyboardInterrupt:
+            click.echo(f"interrupted: rerun the same command to resume from {out}", err=True)
+            raise SystemExit(130) from None
+    rows = [*summary_rows(tally, allow_existing), ("results", out)]
+    notes = failure_notes(tally)
+    print_summary("stytch-scim provision", rows, stderr, tty=tty, notes=notes)
+    raise SystemExit(exit_code(tally, allow_existing))
+
+
+@click.command()
+@click.option(
+    "--orgs",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="Organizations to provision.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for ids and faults.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Creates in flight at once.",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 0.1),
+    default=0.02,
+    show_default=True,
+    help="Probability of each fault kind per request.",
+)
+@click.option("--max-rate", type=_RATE, help="Client ceiling in requests/s [default: adapt].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Also write the results (JSON Lines, mode 0600).",
+)
+@verbose_option
+def demo(
+    orgs: int,
+    seed: int,
+    concurrency: int,
+    fault_rate: float,
+    max_rate: float | None,
+    out: str | None,
+) -> None:
+    """Provision many organizations through a local Stytch emulator that misbehaves on
+    purpose (rate limit, 5xx, HTML 502, truncated JSON, dropped and stalled
+    connections), then check every token against the emulator. No credentials, no
+    network. Exit 0 iff no organization failed and no token is wrong or lost.
+    """
+    from ._cli_demo import DemoConfig, DemoReport, demo_rows, run_demo
+
+    config = DemoConfig(
+        orgs=orgs, seed=seed, concurrency=concurrency, fault_rate=fault_rate, max_rate=max_rate
+    )
+    stderr, stdout = sys.stderr, sys.stdout
+    results = _open_results(out) if out is not None else None
+
+    async def run() -> DemoReport:
+        async with live_progress("demo", orgs, stderr, tty=stderr.isatty()) as on_progress:
+            return await run_demo(config, results=results, on_progress=on_progress)
+
+    try:
+        report = asyncio.run(run())
+    finally:
+        if results is not None:
+            results.close()
+    notes = failure_notes(report.tally)
+    notes.append("PASS: every token verified" if report.ok else "FAIL: see the counts above")
+    rows = demo_rows(config, report)
+    print_summary("stytch-scim demo", rows, stdout, tty=stdout.isatty(), notes=notes)
+    raise SystemExit(0 if report.ok else 1)

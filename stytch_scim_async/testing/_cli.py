@@ -1,0 +1,130 @@
+"""``python -m stytch_scim_async.testing``: serve the emulator from a shell.
+
+Prints ``key=value`` lines (``base_url``, ``project_id``, ``secret``,
+``public_token``) once it is listening, so a script or another process can read
+them, then serves until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from ._faults import ROUTES, Faults
+from ._server import StytchEmulator
+
+__all__ = ["build_parser", "faults_from_args", "main", "serve"]
+
+_PROBABILITY_FLAGS = (
+    "p_500_before_commit",
+    "p_500_after_commit",
+    "p_html_502",
+    "p_truncated_json",
+    "p_drop_before_commit",
+    "p_drop_after_commit",
+    "p_stall_after_commit",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: address, seed and one flag per :class:`Faults` field."""
+    parser = argparse.ArgumentParser(
+        prog="python -m stytch_scim_async.testing",
+        description="Serve a fake Stytch B2B SCIM API on 127.0.0.1.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    parser.add_argument("--seed", type=int, default=0, help="seed for ids, tokens and faults")
+    parser.add_argument(
+        "--strict-organizations",
+        action="store_true",
+        help="answer organization_not_found for organizations never added",
+    )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--jitter", type=float, default=0.0, help="up to this many extra seconds")
+    parser.add_argument("--rate-limit", type=float, default=None, help="requests/second per route")
+    parser.add_argument("--burst", type=int, default=None, help="token bucket size")
+    parser.add_argument(
+        "--retry-after",
+        choices=("seconds", "http-date", "none"),
+        default="seconds",
+        help="how 429s spell Retry-After",
+    )
+    for name in _PROBABILITY_FLAGS:
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=float, default=0.0, help="probability per request")
+    parser.add_argument("--stall-seconds", type=float, default=60.0, help="length of a stall")
+    parser.add_argument(
+        "--routes",
+        default=None,
+        help=f"comma-separated routes the faults apply to (of {', '.join(sorted(ROUTES))})",
+    )
+    return parser
+
+
+def faults_from_args(args: argparse.Namespace) -> Faults:
+    """Build :class:`Faults` from parsed flags (raises ValueError when invalid)."""
+    routes = None
+    if args.routes:
+        routes = frozenset(part.strip() for part in args.routes.split(",") if part.strip())
+    return Faults(
+        latency=args.latency,
+        jitter=args.jitter,
+        rate_limit=args.rate_limit,
+        burst=args.burst,
+        retry_after=None if args.retry_after == "none" else args.retry_after,
+        stall_seconds=args.stall_seconds,
+        routes=routes,
+        **{name: getattr(args, name) for name in _PROBABILITY_FLAGS},
+    )
+
+
+async def serve(emulator: StytchEmulator, stop: asyncio.Event, out: TextIO) -> None:
+    """Run ``emulator`` until ``stop`` is set, announcing its address on ``out``."""
+    async with emulator:
+        lines = (
+            f"base_url={emulator.base_url}",
+            f"project_id={emulator.project_id}",
+            f"secret={emulator.secret}",
+            f"public_token={emulator.public_token}",
+        )
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+        await stop.wait()
+
+
+async def _run(args: argparse.Namespace, faults: Faults, out: TextIO) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        emulator = StytchEmulator(
+            faults=faults,
+            seed=args.seed,
+            host=args.host,
+            port=args.port,
+            strict_organizations=args.strict_organizations,
+        )
+        await serve(emulator, stop, out)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point: parse ``argv``, serve until SIGINT/SIGTERM, return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        faults = faults_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    asyncio.run(_run(args, faults, out if out is not None else sys.stdout))
+    return 0

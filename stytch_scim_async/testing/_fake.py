@@ -1,0 +1,387 @@
+"""The pure fake Stytch: requests in, :class:`FakeResponse` out. No sockets, no asyncio.
+
+:meth:`FakeStytch.handle` authenticates, routes, injects faults and runs the
+operation; the serving adapter only moves bytes and carries out the I/O-level
+fault named by ``FakeResponse.action``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from ._auth import authorize_member, basic_credentials
+from ._control import control
+from ._faults import (
+    AFTER_COMMIT,
+    FaultDecision,
+    FaultInjector,
+    FaultKind,
+    Faults,
+    RetryAfterMode,
+    ScriptedFault,
+)
+from ._ids import IdFactory
+from ._operations import Operations
+from ._routes import RouteMatch, match_route
+from ._state import EmulatorState, MemberSession
+from ._stats import RequestLogEntry, Stats, new_request_log
+from ._wire import (
+    ERROR_MESSAGES,
+    HTML_502,
+    FakeResponse,
+    FakeStytchError,
+    connection_with_token,
+    error_body,
+    json_bytes,
+    json_object,
+    retry_after_header,
+)
+
+__all__ = ["FakeStytch"]
+
+_MEMBER_SESSION: Final = "x-stytch-member-session"
+_MEMBER_SESSION_JWT: Final = "x-stytch-member-sessionjwt"
+_ROTATIONS: Final = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
+_NO_FAULT: Final = FaultDecision()  # shared and never mutated: the quiet fast path
+
+
+class FakeStytch:
+    """An in-memory Stytch B2B SCIM API, deterministic from ``seed``.
+
+    Any non-empty organization id exists on first use unless
+    ``strict_organizations`` is set (then only :meth:`add_organization`'s do).
+    ``clock`` returns epoch seconds; it stamps tokens and drives the rate limit.
+    """
+
+    def __init__(
+        self,
+        *,
+        faults: Faults | None = None,
+        seed: int = 0,
+        strict_organizations: bool = False,
+        clock: Callable[[], float] = time.time,
+        base_url: str = "http://127.0.0.1",
+        last_page_cursor: str | None = None,
+        request_log_size: int = 10_000,
+    ) -> None:
+        self.seed = seed
+        self.strict_organizations = strict_organizations
+        self.clock = clock
+        self._base_url = base_url.rstrip("/")
+        self._last_page_cursor = last_page_cursor
+        self._request_log_size = request_log_size
+        self._injector = FaultInjector(faults or Faults(), seed)
+        self._initialize()
+
+    def _initialize(self) -> None:
+        self.ids = IdFactory(self.seed)
+        self.project_id = f"project-test-{self.ids.uuid()}"
+        self.secret = f"secret-test-{self.ids.alphanumeric(36)}"
+        self.public_token = f"public-token-test-{self.ids.uuid()}"
+        basic = base64.b64encode(f"{self.project_id}:{self.secret}".encode()).decode()
+        self._project_authorization = f"Basic {basic}"
+        self.state = EmulatorState()
+        self.stats = Stats()
+        self.request_log = new_request_log(self._request_log_size)
+        self._injector.reset()
+        ops = Operations(self.state, self.ids, self.clock, self._base_url, self._last_page_cursor)
+        self._ops = ops
+        self._handlers: dict[str, Callable[[str, str | None, Mapping[str, Any]], dict[str, Any]]]
+        self._handlers = {
+            "create": ops.create,
+            "get": ops.get,
+            "update": ops.update,
+            "delete": ops.delete,
+            "get_groups": ops.get_groups,
+            "rotate_start": ops.rotate_start,
+            "rotate_complete": ops.rotate_complete,
+            "rotate_cancel": ops.rotate_cancel,
+        }
+
+    # -- configuration -------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """Where the fake is served; connections' ``base_url`` is built from it."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._base_url = value.rstrip("/")
+        self._ops.base_url = self._base_url
+
+    @property
+    def faults(self) -> Faults:
+        """The failure model; assign a new :class:`Faults` to change it mid-test."""
+        return self._injector.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._injector.faults = faults
+
+    def reset(self) -> None:
+        """Forget all state, stats, scripts and sessions, as if freshly built.
+
+        Credentials are derived from the seed, so they stay the same.
+        """
+        self._initialize()
+
+    def script(
+        self,
+        *,
+        fault: FaultKind,
+        route: str | None = None,
+        organization_id: str | None = None,
+        times: int = 1,
+        retry_after: float | None = None,
+        retry_after_format: RetryAfterMode = "seconds",
+        stall_seconds: float | None = None,
+    ) -> None:
+        """Give the next ``times`` requests matching ``route``/``organization_id`` ``fault``.
+
+        Scripted faults win over probabilistic ones. ``retry_after`` (for
+        ``rate_limit``) sets the ``Retry-After`` header; ``None`` sends none.
+        """
+        self._injector.script(
+            ScriptedFault(
+                fault=fault,
+                route=route,
+                organization_id=organization_id,
+                remaining=times,
+                retry_after=retry_after,
+                retry_after_format=retry_after_format,
+                stall_seconds=stall_seconds,
+            )
+        )
+
+    # -- test helpers --------------------------------------------------------------
+
+    def add_organization(self, organization_id: str) -> None:
+        """Make an organization exist (needed with ``strict_organizations``)."""
+        if not organization_id:
+            raise ValueError("organization_id must not be empty")
+        self.state.organizations.add(organization_id)
+
+    def add_connection(
+        self,
+        organization_id: str,
+        *,
+        display_name: str = "",
+        identity_provider: str = "generic",
+    ) -> dict[str, Any]:
+        """Pre-seed an active connection; returns it as create would (with the token)."""
+        self.add_organization(organization_id)
+        try:
+            connection = self._ops.new_connection(organization_id, display_name, identity_provider)
+        except FakeStytchError as exc:
+            raise ValueError(f"{organization_id}: {exc.error_type}") from None
+        return connection_with_token(connection, self._base_url)
+
+    def add_group(
+        self, organization_id: str, connection_id: str, group_name: str
+    ) -> dict[str, str]:
+        """Add a SCIM group to a connection, as an IdP would; returns the group."""
+        return self._ops.add_group(organization_id, connection_id, group_name)
+
+    def new_session(self, organization_id: str, *, admin: bool = True) -> MemberSession:
+        """A new Member session of ``organization_id`` (token and JWT both work)."""
+        self.add_organization(organization_id)
+        member_id = self.ids.member_id()
+        session = MemberSession(
+            session_token=self.ids.session_token(),
+            session_jwt=self.ids.session_jwt(member_id, organization_id),
+            member_id=member_id,
+            organization_id=organization_id,
+            admin=admin,
+        )
+        self.state.add_session(session)
+        return session
+
+    def member_session(self, organization_id: str, *, admin: bool = True) -> str:
+        """A new Member session token; ``admin`` Members may manage SCIM."""
+        return self.new_session(organization_id, admin=admin).session_token
+
+    def member_session_jwt(self, organization_id: str, *, admin: bool = True) -> str:
+        """A new Member session, identified by its JWT."""
+        return self.new_session(organization_id, admin=admin).session_jwt
+
+    def active_token(self, organization_id: str) -> str | None:
+        """The bearer token Stytch would accept now, or ``None`` without a connection."""
+        connection = self.state.active_connection(organization_id)
+        return None if connection is None else connection.bearer_token
+
+    def tokens(self) -> dict[str, str]:
+        """Every organization's active bearer token."""
+        return {
+            org: self.state.connections[connection_id].bearer_token
+            for org, connection_id in self.state.active.items()
+        }
+
+    # -- request handling ----------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> FakeResponse:
+        """Answer one HTTP request. ``path`` is the raw (still percent-encoded) path."""
+        if path.startswith("/_"):
+            return control(self, method, path, body)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        match = match_route(method, path)
+        if match is None:
+            return self._answer_unrouted(method)
+        session: MemberSession | None = None
+        if match.family == "backend":
+            organization_id = match.organization_id
+        else:
+            session = self._sdk_session(lowered)
+            organization_id = None if session is None else session.organization_id
+        decision = _NO_FAULT
+        if not self._injector.idle:
+            decision = self._injector.decide(match.route, organization_id, self.clock())
+        fault = decision.kind
+        request_id = self.ids.request_id()
+        if fault is not None and fault not in AFTER_COMMIT:
+            response = self._before_commit(fault, decision, request_id)
+        else:
+            response = self._execute(match, session, lowered, query, body, request_id)
+            if fault is not None:
+                response = self._after_commit(fault, decision, response, request_id)
+        response.delay = decision.delay
+        status = 0 if response.action == "drop" else response.status
+        self.stats.requests[(match.route, status)] += 1
+        if fault is not None:
+            self.stats.faults[fault] += 1
+        self.request_log.append(
+            RequestLogEntry(method, match.route, organization_id, status, fault)
+        )
+        return response
+
+    def _answer_unrouted(self, method: str) -> FakeResponse:
+        request_id = self.ids.request_id()
+        self.stats.requests[("unknown", 404)] += 1
+        self.request_log.append(RequestLogEntry(method, "unknown", None, 404, None))
+        message = ERROR_MESSAGES["route_not_found"]
+        return FakeResponse(404, error_body(404, "route_not_found", message, request_id))
+
+    def _before_commit(
+        self, fault: FaultKind, decision: FaultDecision, request_id: str
+    ) -> FakeResponse:
+        if fault == "html_502":
+            return FakeResponse(502, HTML_502, content_type="text/html")
+        if fault == "drop_before_commit":
+            return FakeResponse(0, b"", action="drop")
+        if fault == "rate_limit":
+            headers = retry_after_header(
+                decision.retry_after_format, decision.retry_after, self.clock()
+            )
+            message = ERROR_MESSAGES["too_many_requests"]
+            body = error_body(429, "too_many_requests", message, request_id)
+            return FakeResponse(429, body, headers=headers)
+        return self._internal_error(request_id)
+
+    def _after_commit(
+        self, fault: FaultKind, decision: FaultDecision, response: FakeResponse, request_id: str
+    ) -> FakeResponse:
+        if fault == "truncated_json":
+            response.body = response.body[: len(response.body) // 2]
+            response.action = "truncate"
+        elif fault == "drop_after_commit":
+            response.action = "drop"
+        elif fault == "stall_after_commit":
+            response.action = "stall"
+            response.stall_seconds = decision.stall_seconds
+        else:
+            return self._internal_error(request_id)
+        return response
+
+    @staticmethod
+    def _internal_error(request_id: str) -> FakeResponse:
+        message = ERROR_MESSAGES["internal_server_error"]
+        return FakeResponse(500, error_body(500, "internal_server_error", message, request_id))
+
+    def _sdk_session(self, headers: Mapping[str, str]) -> MemberSession | None:
+        credentials = basic_credentials(headers.get("authorization"))
+        if credentials is None or credentials[0] != self.public_token:
+            return None
+        return self.state.sessions.get(credentials[1])
+
+    def _backend_organization(self, match: RouteMatch, headers: Mapping[str, str]) -> str:
+        authorization = headers.get("authorization")
+        if authorization != self._project_authorization and basic_credentials(authorization) != (
+            self.project_id,
+            self.secret,
+        ):
+            raise FakeStytchError(401, "unauthorized_credentials")
+        organization_id = match.organization_id
+        if not organization_id:
+            raise FakeStytchError(400, "invalid_organization_id")
+        if organization_id not in self.state.organizations:
+            if self.strict_organizations:
+                raise FakeStytchError(404, "organization_not_found")
+            self.state.organizations.add(organization_id)
+        for header in (_MEMBER_SESSION, _MEMBER_SESSION_JWT):
+            value = headers.get(header)
+            if value:
+                authorize_member(self.state.sessions.get(value), organization_id)
+        return organization_id
+
+    def _execute(
+        self,
+        match: RouteMatch,
+        session: MemberSession | None,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> FakeResponse:
+        route = match.route
+        connection_id = match.connection_id
+        try:
+            if match.family == "backend":
+                organization_id = self._backend_organization(match, headers)
+                params: Mapping[str, Any] = query if route == "get_groups" else json_object(body)
+            else:
+                if session is None:
+                    raise FakeStytchError(401, "unauthorized_credentials")
+                organization_id = session.organization_id
+                authorize_member(session, organization_id)
+                params = json_object(body)
+                if route in _ROTATIONS:
+                    connection_id = params.get("connection_id")
+                    if not isinstance(connection_id, str) or not connection_id:
+                        raise FakeStytchError(400, "bad_request", "connection_id is required.")
+                elif route == "get_groups":
+                    # The SDK names no connection: the org's active one is meant.
+                    connection_id = self.state.active.get(organization_id)
+            payload = self._handlers[route](organization_id, connection_id, params)
+        except FakeStytchError as exc:
+            if exc.error_type == "active_scim_connection_exists":
+                self.stats.duplicates += 1
+            body = error_body(exc.status, exc.error_type, exc.message, request_id)
+            return FakeResponse(exc.status, body)
+        self._count_commit(route)
+        envelope = {"request_id": request_id, "status_code": 200, **payload}
+        if match.family == "sdk":
+            return FakeResponse(200, json_bytes({"data": envelope}))
+        return FakeResponse(200, json_bytes(envelope))
+
+    def _count_commit(self, route: str) -> None:
+        stats = self.stats
+        if route == "create":
+            stats.creates_committed += 1
+        elif route == "delete":
+            stats.deletes_committed += 1
+        elif route == "rotate_start":
+            stats.rotations_started += 1
+        elif route == "rotate_complete":
+            stats.rotations_completed += 1
+        elif route == "rotate_cancel":
+            stats.rotations_cancelled += 1

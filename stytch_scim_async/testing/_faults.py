@@ -1,0 +1,324 @@
+"""Fault configuration and the per-request fault decision.
+
+Probabilistic faults come from :class:`Faults` and a seeded generator, so the same
+seed and the same request sequence reproduce the same failures. Scripted faults
+(:meth:`FaultInjector.script`) hit the next N matching requests before any
+probabilistic fault is drawn. Rate limiting is a token bucket per route name.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Final, Literal, get_args
+
+__all__ = [
+    "AFTER_COMMIT",
+    "BEFORE_COMMIT",
+    "FAULT_KINDS",
+    "ROUTES",
+    "FaultDecision",
+    "FaultInjector",
+    "FaultKind",
+    "Faults",
+    "RetryAfterMode",
+    "ScriptedFault",
+    "TokenBucket",
+]
+
+FaultKind = Literal[
+    "500_before_commit",
+    "500_after_commit",
+    "html_502",
+    "truncated_json",
+    "drop_before_commit",
+    "drop_after_commit",
+    "stall_after_commit",
+    "rate_limit",
+]
+"""Every fault the emulator can inject, by name."""
+
+FAULT_KINDS: Final[tuple[FaultKind, ...]] = get_args(FaultKind)
+"""The fault names, in a fixed order (used to validate input)."""
+
+BEFORE_COMMIT: Final[frozenset[FaultKind]] = frozenset(
+    {"500_before_commit", "html_502", "drop_before_commit", "rate_limit"}
+)
+"""Faults answered without touching state: the request never happened."""
+
+AFTER_COMMIT: Final[frozenset[FaultKind]] = frozenset(
+    {"500_after_commit", "truncated_json", "drop_after_commit", "stall_after_commit"}
+)
+"""Faults applied after the state change: the request happened, its answer is lost."""
+
+RetryAfterMode = Literal["seconds", "http-date"]
+"""How a 429 spells ``Retry-After``: delta-seconds or an HTTP-date."""
+
+ROUTES: Final[frozenset[str]] = frozenset(
+    {
+        "create",
+        "get",
+        "update",
+        "delete",
+        "get_groups",
+        "rotate_start",
+        "rotate_complete",
+        "rotate_cancel",
+    }
+)
+"""Route names shared by the backend and the frontend-SDK endpoints."""
+
+# Probabilistic faults in the order a single uniform draw is mapped onto them.
+_PROBABILITY_ORDER: Final[tuple[tuple[str, FaultKind], ...]] = (
+    ("p_500_before_commit", "500_before_commit"),
+    ("p_html_502", "html_502"),
+    ("p_drop_before_commit", "drop_before_commit"),
+    ("p_500_after_commit", "500_after_commit"),
+    ("p_truncated_json", "truncated_json"),
+    ("p_drop_after_commit", "drop_after_commit"),
+    ("p_stall_after_commit", "stall_after_commit"),
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Faults:
+    """What can go wrong, and how often: the emulator's failure model.
+
+    All probabilities are per API request (control routes are never faulted) and
+    their sum must not exceed 1. ``routes`` restricts every fault, the latency and
+    the rate limit to those route names; ``None`` means all routes.
+
+    ``latency`` (plus up to ``jitter``) delays each answer; the state change itself
+    is visible at once, as when a slow network hides a server that already
+    committed. ``rate_limit`` keeps one token bucket per route name (Stytch limits
+    per endpoint), holding up to ``burst`` requests; a refused request gets a 429
+    whose ``Retry-After`` follows ``retry_after``.
+    """
+
+    latency: float = 0.0
+    jitter: float = 0.0
+    rate_limit: float | None = None
+    burst: int | None = None
+    retry_after: RetryAfterMode | None = "seconds"
+    p_500_before_commit: float = 0.0
+    p_500_after_commit: float = 0.0
+    p_html_502: float = 0.0
+    p_truncated_json: float = 0.0
+    p_drop_before_commit: float = 0.0
+    p_drop_after_commit: float = 0.0
+    p_stall_after_commit: float = 0.0
+    stall_seconds: float = 60.0
+    routes: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.latency < 0 or self.jitter < 0 or self.stall_seconds < 0:
+            raise ValueError("latency, jitter and stall_seconds must be >= 0")
+        if self.rate_limit is not None and not self.rate_limit > 0:
+            raise ValueError("rate_limit must be > 0 requests/second (or None)")
+        if self.burst is not None and self.burst < 1:
+            raise ValueError("burst must be >= 1")
+        if self.retry_after not in (None, "seconds", "http-date"):
+            raise ValueError("retry_after must be 'seconds', 'http-date' or None")
+        total = 0.0
+        for name, _ in _PROBABILITY_ORDER:
+            p = getattr(self, name)
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1]")
+            total += p
+        if total > 1.0 + 1e-9:
+            raise ValueError("the fault probabilities must not add up to more than 1")
+        if self.routes is not None and not self.routes <= ROUTES:
+            unknown = ", ".join(sorted(self.routes - ROUTES))
+            raise ValueError(f"unknown route names in routes: {unknown}")
+
+    @classmethod
+    def chaos(cls, probability: float = 0.02, *, stall_seconds: float = 5.0) -> Faults:
+        """Every probabilistic fault at ``probability``: a quick way to shake a client."""
+        return cls(
+            p_500_before_commit=probability,
+            p_500_after_commit=probability,
+            p_html_502=probability,
+            p_truncated_json=probability,
+            p_drop_before_commit=probability,
+            p_drop_after_commit=probability,
+            p_stall_after_commit=probability,
+            stall_seconds=stall_seconds,
+        )
+
+    @property
+    def total_probability(self) -> float:
+        """The chance that a covered request gets some probabilistic fault."""
+        return float(sum(getattr(self, name) for name, _ in _PROBABILITY_ORDER))
+
+    @property
+    def effective_burst(self) -> int:
+        """The bucket size: ``burst``, or one second's worth of ``rate_limit``."""
+        if self.burst is not None:
+            return self.burst
+        return max(1, math.ceil(self.rate_limit or 1.0))
+
+    def covers(self, route: str) -> bool:
+        """Whether ``route`` is subject to these faults."""
+        return self.routes is None or route in self.routes
+
+
+@dataclass(slots=True)
+class ScriptedFault:
+    """A fault promised to the next ``remaining`` requests that match it."""
+
+    fault: FaultKind
+    route: str | None
+    organization_id: str | None
+    remaining: int
+    retry_after: float | None = None
+    retry_after_format: RetryAfterMode = "seconds"
+    stall_seconds: float | None = None
+
+    def matches(self, route: str, organization_id: str | None) -> bool:
+        """Whether this script applies to a request on ``route`` for that org."""
+        if self.route is not None and self.route != route:
+            return False
+        return self.organization_id is None or self.organization_id == organization_id
+
+
+@dataclass(slots=True)
+class FaultDecision:
+    """What the fake does to one API request besides answering it."""
+
+    kind: FaultKind | None = None
+    delay: float = 0.0
+    retry_after: float | None = None
+    retry_after_format: RetryAfterMode | None = None
+    stall_seconds: float = 0.0
+
+
+class TokenBucket:
+    """A classic token bucket: ``rate`` tokens per second, at most ``burst`` saved."""
+
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = now
+
+    def take(self, now: float) -> float:
+        """Take a token: 0.0 when granted, else the seconds until one is available."""
+        elapsed = now - self.updated
+        if elapsed > 0:
+            self.tokens = min(float(self.burst), self.tokens + elapsed * self.rate)
+            self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+def _is_quiet(faults: Faults) -> bool:
+    return (
+        faults.latency == 0.0
+        and faults.jitter == 0.0
+        and faults.rate_limit is None
+        and faults.total_probability == 0.0
+    )
+
+
+@dataclass(slots=True)
+class _Plan:
+    faults: Faults
+    scripts: list[ScriptedFault] = field(default_factory=list)
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+
+class FaultInjector:
+    """Decides, request by request, which fault (if any) the fake injects."""
+
+    __slots__ = ("_plan", "_quiet", "_rng", "_seed")
+
+    def __init__(self, faults: Faults, seed: int) -> None:
+        self._seed = seed
+        self._rng = random.Random(f"faults:{seed}")
+        self._plan = _Plan(faults)
+        self._quiet = _is_quiet(faults)
+
+    @property
+    def faults(self) -> Faults:
+        """The active failure model."""
+        return self._plan.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._plan.faults = faults
+        self._plan.buckets.clear()
+        self._quiet = _is_quiet(faults)
+
+    @property
+    def scripts(self) -> list[ScriptedFault]:
+        """Scripted faults still waiting for their requests."""
+        return self._plan.scripts
+
+    @property
+    def idle(self) -> bool:
+        """True when no fault, latency, rate limit or script can apply."""
+        return self._quiet and not self._plan.scripts
+
+    def reset(self) -> None:
+        """Forget scripts and buckets and rewind the generator to the seed."""
+        self._rng = random.Random(f"faults:{self._seed}")
+        self._plan = _Plan(self._plan.faults)
+
+    def script(self, scripted: ScriptedFault) -> None:
+        """Queue a scripted fault (first queued, first matched)."""
+        if scripted.fault not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {scripted.fault!r}; expected one of {FAULT_KINDS}")
+        if scripted.route is not None and scripted.route not in ROUTES:
+            raise ValueError(f"unknown route {scripted.route!r}; expected one of {sorted(ROUTES)}")
+        if scripted.remaining < 1:
+            raise ValueError("times must be >= 1")
+        self._plan.scripts.append(scripted)
+
+    def decide(self, route: str, organization_id: str | None, now: float) -> FaultDecision:
+        """The fault decision for one request on ``route`` arriving at ``now``."""
+        plan = self._plan
+        faults = plan.faults
+        decision = FaultDecision()
+        covered = faults.covers(route)
+        if covered:
+            decision.delay = faults.latency
+            if faults.jitter > 0.0:
+                decision.delay += self._rng.uniform(0.0, faults.jitter)
+        for scripted in plan.scripts:
+            if scripted.matches(route, organization_id):
+                scripted.remaining -= 1
+                if scripted.remaining == 0:
+                    plan.scripts.remove(scripted)
+                decision.kind = scripted.fault
+                decision.retry_after = scripted.retry_after
+                decision.retry_after_format = scripted.retry_after_format
+                stall = scripted.stall_seconds
+                decision.stall_seconds = faults.stall_seconds if stall is None else stall
+                return decision
+        if not covered:
+            return decision
+        if faults.rate_limit is not None:
+            bucket = plan.buckets.get(route)
+            if bucket is None:
+                bucket = TokenBucket(faults.rate_limit, faults.effective_burst, now)
+                plan.buckets[route] = bucket
+            wait = bucket.take(now)
+            if wait > 0.0:
+                decision.kind = "rate_limit"
+                decision.retry_after = wait
+                decision.retry_after_format = faults.retry_after
+                return decision
+        if faults.total_probability > 0.0:
+            draw = self._rng.random()
+            for name, kind in _PROBABILITY_ORDER:
+                draw -= getattr(faults, name)
+                if draw < 0.0:
+                    decision.kind = kind
+                    decision.stall_seconds = faults.stall_seconds
+                    break
+        return decision

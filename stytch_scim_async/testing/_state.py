@@ -1,0 +1,72 @@
+"""The fake Stytch's in-memory state: organizations, connections, groups, sessions.
+
+Plain mutable records, no behaviour beyond lookups. The request handlers in
+``_operations`` change them; tests may read them through ``StytchEmulator.state``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Connection", "EmulatorState", "MemberSession"]
+
+
+@dataclass(slots=True)
+class Connection:
+    """One SCIM connection, active or deleted, with its tokens and groups."""
+
+    organization_id: str
+    connection_id: str
+    display_name: str
+    identity_provider: str
+    bearer_token: str
+    bearer_token_expires_at: str
+    status: str = "active"
+    next_bearer_token: str = ""
+    next_bearer_token_expires_at: str = ""
+    role_assignments: list[dict[str, str]] = field(default_factory=list)
+    groups: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def rotating(self) -> bool:
+        """Whether a token rotation is in progress."""
+        return self.next_bearer_token != ""
+
+    def group(self, group_id: str) -> dict[str, str] | None:
+        """The SCIM group with that id, if the connection has it."""
+        for group in self.groups:
+            if group["group_id"] == group_id:
+                return group
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSession:
+    """A logged-in Member of one organization; ``admin`` may manage SCIM."""
+
+    session_token: str
+    session_jwt: str
+    member_id: str
+    organization_id: str
+    admin: bool
+
+
+@dataclass(slots=True)
+class EmulatorState:
+    """Everything the fake Stytch remembers between requests."""
+
+    organizations: set[str] = field(default_factory=set)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    active: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, MemberSession] = field(default_factory=dict)
+
+    def active_connection(self, organization_id: str) -> Connection | None:
+        """The organization's active connection (at most one exists)."""
+        connection_id = self.active.get(organization_id)
+        return None if connection_id is None else self.connections[connection_id]
+
+    def add_session(self, session: MemberSession) -> None:
+        """Register a session under both its opaque token and its JWT."""
+        self.organizations.add(session.organization_id)
+        self.sessions[session.session_token] = session
+        self.sessions[session.session_jwt] = session
