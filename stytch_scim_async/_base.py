@@ -281,13 +281,16 @@ class _BaseClient:
         identity_provider: str | None,
         headers: dict[str, str],
         recover_token: bool,
+        verify_absent: bool = False,
     ) -> Awaitable[Any]:
         params = self._params(
             organization_id,
             display_name=check_optional_text("display_name", display_name),
             identity_provider=check_identity_provider(identity_provider),
         )
-        return self._recovery.create(params, headers, recover_token=recover_token)
+        return self._recovery.create(
+            params, headers, recover_token=recover_token, verify_absent=verify_absent
+        )
 
     def _update(
         self,

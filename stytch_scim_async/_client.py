@@ -91,12 +91,20 @@ class SCIMClient(_BaseClient):
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
         recover_token: bool = False,
+        verify_absent: bool = False,
     ) -> CreateConnectionResponse:
         """Create the organization's SCIM connection; the response holds its bearer token,
-        which Stytch never shows again. See `Recovery` for `recover_token`."""
+        which Stytch never shows again.
+
+        If the reply is lost after the create committed, `recover_token=True` rotates
+        the new connection and returns a fresh token (`recovered=True`); otherwise
+        `TokenLostError` names the connection. `verify_absent=True` first checks (one
+        GET) that the organization has no connection, which makes that recovery sound
+        even when an identical connection could already exist.
+        """
         headers = self._headers_for(member_session_token, member_session_jwt)
         response: CreateConnectionResponse = await self._create(
-            organization_id, display_name, identity_provider, headers, recover_token
+            organization_id, display_name, identity_provider, headers, recover_token, verify_absent
         )
         return response
 
@@ -253,6 +261,7 @@ class SCIMClient(_BaseClient):
         *,
         concurrency: int = 32,
         recover_token: bool = True,
+        verify_absent: bool = False,
         retry: RetryPolicy | None = None,
         on_progress: Callable[[ProvisionProgress], None] | None = None,
     ) -> AsyncIterator[ProvisionOutcome]:
@@ -264,6 +273,7 @@ class SCIMClient(_BaseClient):
             requests,
             concurrency=concurrency,
             recover_token=recover_token,
+            verify_absent=verify_absent,
             retry=retry,
             on_progress=on_progress,
         )

@@ -85,10 +85,12 @@ class MemberSCIMClient(_BaseClient):
         display_name: str | None = None,
         identity_provider: str | None = None,
         recover_token: bool = False,
+        verify_absent: bool = False,
     ) -> CreateConnectionResponse:
-        """Create the Member's organization's connection; the only time its token is shown."""
+        """Create the Member's organization's connection; the only time its token is shown.
+        `recover_token` and `verify_absent` work as in `SCIMClient.create_connection`."""
         response: CreateConnectionResponse = await self._create(
-            None, display_name, identity_provider, self._headers, recover_token
+            None, display_name, identity_provider, self._headers, recover_token, verify_absent
         )
         return response
 

@@ -90,7 +90,7 @@ class ProvisionProgress:
 
 
 async def _provision_one(
-    client: SCIMClient, request: ProvisionRequest, recover_token: bool
+    client: SCIMClient, request: ProvisionRequest, recover_token: bool, verify_absent: bool
 ) -> ProvisionOutcome:
     counter = [0]
     count_requests_in(counter)  # this task's own context: counts only its requests
@@ -104,6 +104,7 @@ async def _provision_one(
             display_name=request.display_name,
             identity_provider=request.identity_provider,
             recover_token=recover_token,
+            verify_absent=verify_absent,
         )
     except errors.StytchSCIMError as exc:
         exists = isinstance(exc, errors.ConnectionExistsError)
@@ -132,6 +133,7 @@ async def provision(
     *,
     concurrency: int = 32,
     recover_token: bool = True,
+    verify_absent: bool = False,
     retry: RetryPolicy | None = None,
     on_progress: Callable[[ProvisionProgress], None] | None = None,
 ) -> AsyncIterator[ProvisionOutcome]:
@@ -139,6 +141,8 @@ async def provision(
 
     `retry` defaults to the client's policy with at least 6 attempts. Breaking out of
     the loop (or cancelling the task iterating it) cancels the creates in flight.
+    `verify_absent=True` spends one GET per organization to make lost-token recovery
+    sound where organizations may already have an identical connection.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise errors.InvalidRequestError("concurrency", "must be an int >= 1")
@@ -161,7 +165,9 @@ async def provision(
                 except StopAsyncIteration:
                     exhausted = True
                     break
-                pending.add(asyncio.create_task(_provision_one(worker, item, recover_token)))
+                pending.add(
+                    asyncio.create_task(_provision_one(worker, item, recover_token, verify_absent))
+                )
             if not pending:
                 return
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

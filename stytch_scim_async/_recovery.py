@@ -15,6 +15,10 @@ ask Stytch (a GET) what happened:
 
 A connection "matches" when it is active, has the requested display name and IdP,
 is not mid-rotation and has no role assignments: what a fresh create looks like.
+Stytch's API cannot tell such a connection from one that already existed, identical,
+before the call (nothing in a connection says when it was created). Where that can
+happen, pass `verify_absent=True`: one GET before the POST proves the organization
+had no connection, so a matching one found after an ambiguous failure is ours.
 Rotations are reconciled the same way: a rotate start that committed is cancelled
 and started again; a complete or cancel that committed is reported as done.
 """
@@ -79,9 +83,16 @@ class Recovery:
         return response
 
     def create(
-        self, params: dict[str, Any], headers: dict[str, str], *, recover_token: bool
+        self,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        *,
+        recover_token: bool,
+        verify_absent: bool = False,
     ) -> Awaitable[CreateConnectionResponse]:
         """POST under the retry policy, reconciling every ambiguous failure."""
+        if verify_absent:
+            return self._create_if_absent(params, headers, recover_token)
         ambiguous = False
 
         async def rescue(failure: errors.StytchSCIMError) -> CreateConnectionResponse:
@@ -97,6 +108,22 @@ class Recovery:
 
         attempt = partial(self._client._attempt, "create", params, headers)
         return self._client._run("create", RetryKind.CREATE, attempt, rescue)
+
+    async def _create_if_absent(
+        self, params: dict[str, Any], headers: dict[str, str], recover_token: bool
+    ) -> CreateConnectionResponse:
+        current: GetConnectionResponse = await self._client._call("get", _org(params), headers)
+        if current.connection is not None:
+            raise errors.ConnectionExistsError(
+                status_code=400,
+                request_id=current.request_id,
+                error_type="active_scim_connection_exists",
+                error_message=(
+                    f"the organization already has SCIM connection "
+                    f"{current.connection.connection_id}; nothing was sent"
+                ),
+            )
+        return await self.create(params, headers, recover_token=recover_token)
 
     async def _reconcile_create(
         self,

@@ -257,3 +257,33 @@ async def test_rotate_not_committed_is_retried(
     await client.rotate_complete(ORG, cid)
     assert emu.stats.count("rotate_complete") == 2
     assert emu.stats.rotations_completed == 1
+
+
+async def test_verify_absent_never_posts_over_an_existing_connection(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    before = emu.active_token(ORG)
+    with pytest.raises(scim.ConnectionExistsError) as info:
+        await client.create_connection(
+            ORG,
+            display_name="Okta",
+            identity_provider="okta",
+            recover_token=True,
+            verify_absent=True,
+        )
+    assert "nothing was sent" in str(info.value)
+    assert emu.stats.count("create") == 0
+    assert emu.active_token(ORG) == before
+
+
+async def test_verify_absent_then_a_lost_reply_is_recovered(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.script(fault="drop_after_commit", route="create")
+    created = await client.create_connection(
+        ORG, display_name="Okta", recover_token=True, verify_absent=True
+    )
+    assert created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert emu.stats.count("get") == 2  # the check before, the reconciliation after
