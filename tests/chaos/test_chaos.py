@@ -7,17 +7,16 @@ figures are printed (`pytest -s`) for the record.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
 from collections import Counter
 
-import dataclasses
-
 import pytest
 
 import stytch_scim_async as scim
-from stytch_scim_async.testing import Faults, StytchEmulator
+from stytch_scim_async.testing import Faults, RetryAfterMode, StytchEmulator
 
 pytestmark = pytest.mark.chaos
 
@@ -37,7 +36,7 @@ def secret_windows(text: str, size: int = 8) -> set[str]:
     ("retry_after", "verify_absent"), [("seconds", False), (None, False), ("http-date", True)]
 )
 async def test_provision_under_every_fault(
-    retry_after: str | None, verify_absent: bool, caplog: pytest.LogCaptureFixture
+    retry_after: RetryAfterMode | None, verify_absent: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Pre-existing connections carry their own names, except with `verify_absent`, where
     they are identical to the request: the one case the API alone cannot tell apart."""
@@ -123,7 +122,8 @@ async def test_provision_under_every_fault(
         assert leaks == []
 
     print(
-        f"\nchaos retry_after={retry_after} verify_absent={verify_absent}: {ORGS} orgs, outcomes {dict(by_status)}, "
+        f"\nchaos retry_after={retry_after} verify_absent={verify_absent}: {ORGS} orgs, "
+        f"outcomes {dict(by_status)}, "
         f"faults {dict(stats.faults)}, requests {stats.total_requests} "
         f"(amplification {amplification:.3f}), invariant violations 0, secrets leaked 0"
     )
