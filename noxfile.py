@@ -45,4 +45,29 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site; any warning fails it."""
     session.install(EXTRAS, *_group("docs"))
-    session.run("mkdocs", "build", "--strict", "--site-dir", session.create_tmp() + "/site")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        session.create_tmp() + "/site",
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+
+
+@nox.session(python="3.11")
+def chaos(session: nox.Session) -> None:
+    """The chaos suite at its big size (20,000 organizations per run)."""
+    session.install("-e", EXTRAS, *_group("test"))
+    session.run(
+        "pytest", "-W", "error", "-m", "chaos", "-s", "tests/chaos", env={"CHAOS_ORGS": "20000"}
+    )
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Every benchmark; each starts the emulator in a process of its own."""
+    session.install("-e", EXTRAS, *_group("bench"))
+    session.run("python", "benchmarks/bench_emulator.py")
+    session.run("python", "benchmarks/bench_client.py")
+    session.run("python", "benchmarks/bench_provision.py")

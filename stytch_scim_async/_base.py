@@ -160,7 +160,7 @@ class _BaseClient:
         if limiter.pacing:
             wait = limiter.reserve(time.monotonic())
             if wait > 0:
-                await asyncio.sleep(wait)
+                await (self.retry.sleep or asyncio.sleep)(wait)
         counter = _REQUEST_COUNTER.get()
         if counter is not None:
             counter[0] += 1
@@ -255,15 +255,12 @@ class _BaseClient:
     def _call(
         self, operation: str, params: dict[str, Any], headers: dict[str, str]
     ) -> Awaitable[Any]:
-        """An operation that is safe to repeat, or a rotation reconciled by `Recovery`."""
+        """Any operation but create (see `Recovery.create`), with its reconciliation."""
         kind = ENDPOINTS[operation].retry
         attempt = partial(self._attempt, operation, params, headers)
-        if kind is RetryKind.SAFE:
-            return self._run(operation, kind, attempt)
-        if kind is RetryKind.ROTATE:
-            rescue = partial(self._recovery.rescue_rotation, operation, params, headers)
-            return self._run(operation, kind, attempt, rescue)
-        raise AssertionError(operation)  # creates go through Recovery.create
+        return self._run(
+            operation, kind, attempt, self._recovery.rescue(operation, params, headers)
+        )
 
     # -- the operations, shared by both modes (org is None in member mode) ----------
 

@@ -265,7 +265,15 @@ class SCIMClient(_BaseClient):
         retry: RetryPolicy | None = None,
         on_progress: Callable[[ProvisionProgress], None] | None = None,
     ) -> AsyncIterator[ProvisionOutcome]:
-        """Create connections for many organizations; see `stytch_scim_async.provision`."""
+        """Create connections for many organizations at once, at most `concurrency` in
+        flight, yielding one `ProvisionOutcome` per request as each finishes.
+
+        The input (an iterable or async iterable of `ProvisionRequest`) is read lazily.
+        Lost tokens are recovered by default; one organization's failure never stops
+        the batch; `retry` defaults to this client's policy with at least 6 attempts;
+        `on_progress` receives a `ProvisionProgress` after every outcome. Breaking out
+        of the loop, or cancelling the task iterating it, cancels the creates in flight.
+        """
         from ._provision import provision
 
         return provision(

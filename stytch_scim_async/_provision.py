@@ -48,14 +48,14 @@ class ProvisionRequest:
 class ProvisionStatus(enum.StrEnum):
     """How one organization ended."""
 
-    #: Created; `connection.bearer_token` is the new token.
     CREATED = "created"
-    #: The create committed but its reply was lost; the token was recovered by rotation.
+    """Created; `connection.bearer_token` is the new token."""
     RECOVERED = "recovered"
-    #: The organization already had a connection; it was left unchanged.
+    """The create committed but its reply was lost; the token was recovered by rotation."""
     ALREADY_EXISTS = "already_exists"
-    #: Anything else; `error` says what.
+    """The organization already had a connection; it was left unchanged."""
     FAILED = "failed"
+    """Anything else; `error` says what."""
 
 
 @attrs.frozen

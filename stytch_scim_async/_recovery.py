@@ -20,12 +20,14 @@ before the call (nothing in a connection says when it was created). Where that c
 happen, pass `verify_absent=True`: one GET before the POST proves the organization
 had no connection, so a matching one found after an ambiguous failure is ours.
 Rotations are reconciled the same way: a rotate start that committed is cancelled
-and started again; a complete or cancel that committed is reported as done.
+and started again; a complete or cancel that committed is reported as done. A delete
+answered `no_active_scim_connection` (as a repeat of one that committed is) is
+checked with a GET and reported as done when the organization has no connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,7 @@ from ._endpoints import ENDPOINTS, RetryKind
 from ._retry import RetryPolicy
 from .models import (
     CreateConnectionResponse,
+    DeleteConnectionResponse,
     GetConnectionResponse,
     SCIMConnection,
     SCIMConnectionWithToken,
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["Recovery"]
 
 _BASE_FIELDS = tuple(f.name for f in attrs.fields(_ConnectionBase))
+_ROTATIONS = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
 
 
 def _org(params: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +175,35 @@ class Recovery:
                 scim_group_implicit_role_assignments=fresh.scim_group_implicit_role_assignments,
             ),
             recovered=True,
+        )
+
+    def rescue(
+        self, operation: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Callable[[errors.StytchSCIMError], Awaitable[Any]] | None:
+        """The reconciliation for one call of `operation`, if it needs any."""
+        if operation in _ROTATIONS:
+            return partial(self.rescue_rotation, operation, params, headers)
+        if operation == "delete":
+            return partial(self._rescue_delete, params, headers)
+        return None
+
+    async def _rescue_delete(
+        self, params: dict[str, Any], headers: dict[str, str], failure: errors.StytchSCIMError
+    ) -> DeleteConnectionResponse:
+        # A delete whose reply was lost is re-sent (by the retry policy, or by aiohttp
+        # itself for a dropped pooled connection) and answered "no active connection".
+        # If the organization has no connection now, the delete did its job.
+        gone = (
+            isinstance(failure, errors.BadRequestError)
+            and failure.error_type == "no_active_scim_connection"
+        )
+        current = await self._current(params, headers) if gone else None
+        if current is None or current.connection is not None:
+            raise failure
+        return DeleteConnectionResponse(
+            request_id=current.request_id,
+            status_code=current.status_code,
+            connection_id=params["connection_id"],
         )
 
     async def rescue_rotation(

@@ -69,12 +69,14 @@ class RetryBudget:
 class AdaptiveRateLimiter:
     """Paces sends so a client converges on the server's rate limit.
 
-    `max_rate` (requests/second) is a fixed ceiling that applies from the start;
-    without it the limiter does nothing until the first throttle.
+    `max_rate` (requests/second) is a fixed ceiling that applies from the start.
+    Otherwise the limiter does nothing until 429s repeat (a lone 429 is left to the
+    call's own retry), and it switches itself off again once its rate is far above
+    what the client actually sends, so a quiet client is never held back for long.
     """
 
     max_rate: float | None = None
-    min_rate: float = 1.0
+    min_rate: float = 2.0
     backoff: float = 0.9
     growth: float = 0.5
     hold: float = 0.5
@@ -84,6 +86,7 @@ class AdaptiveRateLimiter:
     throttles: int = 0
     _next_slot: float = 0.0
     _last_change: float = -math.inf
+    _last_decrease: float = -math.inf
     _last_throttle: float = -math.inf
     _successes: collections.deque[float] = attrs.field(factory=collections.deque)
 
@@ -111,23 +114,33 @@ class AdaptiveRateLimiter:
         self._next_slot = slot + 1.0 / rate
         return slot - now
 
+    def _delivered(self, now: float) -> float:
+        successes = self._successes
+        while successes and successes[0] < now - self.window:
+            successes.popleft()
+        return len(successes) / self.window
+
     def on_success(self, now: float) -> None:
         """Record a delivered request; grow the rate after a quiet spell."""
         self._successes.append(now)
-        while self._successes and self._successes[0] < now - self.window:
-            self._successes.popleft()
-        if self.enabled and now - self._last_throttle >= self.hold:
-            elapsed = now - self._last_change
-            self.rate *= math.exp(self.growth * min(elapsed, self.window))
-            self._last_change = now
+        if not self.enabled or now - self._last_throttle < self.hold:
+            return
+        delivered = self._delivered(now)
+        self.rate *= math.exp(self.growth * min(now - self._last_change, self.window))
+        self._last_change = now
+        if self.rate > 4 * max(delivered, self.min_rate):
+            self.enabled, self.rate = False, math.inf  # no longer what limits us
 
     def on_throttle(self, now: float) -> None:
         """A 429 arrived: pace at a little under what Stytch delivered recently."""
         self.throttles += 1
-        if now - self._last_throttle < self.hold / 2:
+        previous, self._last_throttle = self._last_throttle, now
+        if not self.enabled and now - previous > self.window:
+            return  # a lone 429: the call's own retry deals with it
+        if now - self._last_decrease < self.hold / 2:
             return  # one decrease per burst of 429s, not one per request in flight
-        self._last_throttle = now
-        delivered = sum(1 for t in self._successes if t >= now - self.window) / self.window
+        self._last_decrease = now
+        delivered = self._delivered(now)
         if not delivered:  # nothing got through lately: halve what we had, or start low
             delivered = self.rate / 2 if self.enabled else 10.0
         self.rate = max(self.min_rate, min(self.rate, delivered) * self.backoff)

@@ -53,10 +53,10 @@ __all__ = [
 class StytchSCIMError(Exception):
     """Base of every error this library raises; catch it to catch them all."""
 
-    #: How many HTTP attempts the failed call made (set when retries run out).
     attempts: int = 1
-    #: Stytch's request id of the response that failed, when there was one.
+    """How many HTTP attempts the failed call made (set when retries run out)."""
     request_id: str | None = None
+    """Stytch's request id of the response that failed, when there was one."""
 
 
 class InvalidRequestError(StytchSCIMError, ValueError):

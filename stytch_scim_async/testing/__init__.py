@@ -1,13 +1,13 @@
 """A Stytch B2B SCIM emulator for tests, demos and benchmarks.
 
-:class:`StytchEmulator` serves a fake Stytch on ``127.0.0.1`` with aiohttp; it
+`StytchEmulator` serves a fake Stytch on ``127.0.0.1`` with aiohttp; it
 answers every backend (``/v1/b2b/scim/{organization_id}/connection...``) and
 frontend-SDK (``/sdk/v1/b2b/scim...``) SCIM connection endpoint with the same JSON
 shapes, error bodies, authentication and RBAC rules as Stytch, deterministically
-from a seed. :class:`Faults` adds latency, rate limiting (with ``Retry-After`` as
+from a seed. `Faults` adds latency, rate limiting (with ``Retry-After`` as
 delta-seconds, as an HTTP-date, or absent), 500s before or after the commit, HTML
-502s, truncated JSON, dropped connections and stalls; :meth:`StytchEmulator.script`
-injects a fault into the next N matching requests. :class:`FakeStytch` is the same
+502s, truncated JSON, dropped connections and stalls; `StytchEmulator.script`
+injects a fault into the next N matching requests. `FakeStytch` is the same
 fake without any I/O. The fake writes plain dicts and never uses this library's
 models, so a bug in them cannot hide here.
 
@@ -18,7 +18,7 @@ Route names (for ``Faults.routes``, ``script(route=...)`` and the stats):
 Control routes, never faulted, rate limited or authenticated:
 
 ``GET /_stats``
-    the stats as JSON (:meth:`Stats.to_dict`).
+    the stats as JSON (`Stats.to_dict`).
 ``POST /_reset``
     forget all state, stats, scripts and sessions (credentials stay).
 ``GET /_tokens``

@@ -32,7 +32,7 @@ _PROBABILITY_FLAGS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: address, seed and one flag per :class:`Faults` field."""
+    """The command line: address, seed and one flag per `Faults` field."""
     parser = argparse.ArgumentParser(
         prog="python -m stytch_scim_async.testing",
         description="Serve a fake Stytch B2B SCIM API on 127.0.0.1.",
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
-    """Build :class:`Faults` from parsed flags (raises ValueError when invalid)."""
+    """Build `Faults` from parsed flags (raises ValueError when invalid)."""
     routes = None
     if args.routes:
         routes = frozenset(part.strip() for part in args.routes.split(",") if part.strip())

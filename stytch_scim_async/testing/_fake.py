@@ -1,6 +1,6 @@
-"""The pure fake Stytch: requests in, :class:`FakeResponse` out. No sockets, no asyncio.
+"""The pure fake Stytch: requests in, `FakeResponse` out. No sockets, no asyncio.
 
-:meth:`FakeStytch.handle` authenticates, routes, injects faults and runs the
+`FakeStytch.handle` authenticates, routes, injects faults and runs the
 operation; the serving adapter only moves bytes and carries out the I/O-level
 fault named by ``FakeResponse.action``.
 """
@@ -52,7 +52,7 @@ class FakeStytch:
     """An in-memory Stytch B2B SCIM API, deterministic from ``seed``.
 
     Any non-empty organization id exists on first use unless
-    ``strict_organizations`` is set (then only :meth:`add_organization`'s do).
+    ``strict_organizations`` is set (then only `add_organization`'s do).
     ``clock`` returns epoch seconds; it stamps tokens and drives the rate limit.
     """
 
@@ -115,7 +115,7 @@ class FakeStytch:
 
     @property
     def faults(self) -> Faults:
-        """The failure model; assign a new :class:`Faults` to change it mid-test."""
+        """The failure model; assign a new `Faults` to change it mid-test."""
         return self._injector.faults
 
     @faults.setter

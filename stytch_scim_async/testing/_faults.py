@@ -1,8 +1,8 @@
 """Fault configuration and the per-request fault decision.
 
-Probabilistic faults come from :class:`Faults` and a seeded generator, so the same
+Probabilistic faults come from `Faults` and a seeded generator, so the same
 seed and the same request sequence reproduce the same failures. Scripted faults
-(:meth:`FaultInjector.script`) hit the next N matching requests before any
+(`FaultInjector.script`) hit the next N matching requests before any
 probabilistic fault is drawn. Rate limiting is a token bucket per route name.
 """
 

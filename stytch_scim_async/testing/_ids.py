@@ -1,6 +1,6 @@
 """Deterministic identifiers, secrets and timestamps for the fake Stytch.
 
-Every value is drawn from one seeded :class:`random.Random`, so an emulator built
+Every value is drawn from one seeded `random.Random`, so an emulator built
 with the same seed and driven by the same sequence of requests hands out the same
 ids and tokens: a failing test can be replayed exactly.
 """

@@ -1,8 +1,8 @@
-"""The eight SCIM connection operations, acting on :class:`EmulatorState`.
+"""The eight SCIM connection operations, acting on `EmulatorState`.
 
 Each operation takes the organization, the connection id from the path (or body)
 and the request parameters, changes state, and returns the success payload
-(without ``status_code``/``request_id``) or raises :class:`FakeStytchError`.
+(without ``status_code``/``request_id``) or raises `FakeStytchError`.
 Both API families share these functions; only authentication and envelopes differ.
 """
 
@@ -120,7 +120,7 @@ def _offset(params: Mapping[str, Any]) -> int:
 
 
 class Operations:
-    """Implements the SCIM connection API over an :class:`EmulatorState`."""
+    """Implements the SCIM connection API over an `EmulatorState`."""
 
     __slots__ = ("base_url", "clock", "ids", "last_page_cursor", "state")
 

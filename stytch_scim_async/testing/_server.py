@@ -1,4 +1,4 @@
-"""Serve :class:`FakeStytch` over real HTTP with aiohttp, on 127.0.0.1.
+"""Serve `FakeStytch` over real HTTP with aiohttp, on 127.0.0.1.
 
 The adapter reads a request, asks the fake, waits the decided latency and carries
 out the response's action: write it, close the connection without an answer
@@ -33,9 +33,9 @@ def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
 class StytchEmulator:
     """A fake Stytch B2B SCIM API served on ``127.0.0.1`` for tests and demos.
 
-    Use ``async with StytchEmulator() as emu`` (or :meth:`start`/:meth:`close`) and
-    point a client at :attr:`base_url` with :attr:`project_id`/:attr:`secret`
-    (backend routes) or :attr:`public_token` and :meth:`member_session` (frontend-SDK
+    Use ``async with StytchEmulator() as emu`` (or `start`/`close`) and
+    point a client at `base_url` with `project_id`/`secret`
+    (backend routes) or `public_token` and `member_session` (frontend-SDK
     routes). Everything is deterministic from ``seed``; faults follow ``faults``.
     """
 
@@ -156,7 +156,7 @@ class StytchEmulator:
 
     @property
     def faults(self) -> Faults:
-        """The failure model; assign a new :class:`Faults` to change it mid-test."""
+        """The failure model; assign a new `Faults` to change it mid-test."""
         return self.fake.faults
 
     @faults.setter

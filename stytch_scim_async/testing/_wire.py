@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 Action = Literal["respond", "drop", "stall", "truncate"]
-"""What the serving adapter does with a :class:`FakeResponse`."""
+"""What the serving adapter does with a `FakeResponse`."""
 
 _EMPTY: Final[Mapping[str, str]] = {}
 

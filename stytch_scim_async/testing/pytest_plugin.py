@@ -1,7 +1,7 @@
 """Pytest fixtures for the Stytch emulator, registered through the ``pytest11`` entry point.
 
-``stytch_emulator`` is a running :class:`StytchEmulator` without faults (seed 0);
-``stytch_emulator_factory`` builds emulators with the :class:`Faults` a test
+``stytch_emulator`` is a running `StytchEmulator` without faults (seed 0);
+``stytch_emulator_factory`` builds emulators with the `Faults` a test
 needs and closes them all at teardown::
 
     async def test_create(stytch_emulator):

@@ -287,3 +287,26 @@ async def test_verify_absent_then_a_lost_reply_is_recovered(
     assert created.recovered
     assert created.connection.bearer_token == emu.active_token(ORG)
     assert emu.stats.count("get") == 2  # the check before, the reconciliation after
+
+
+@pytest.mark.parametrize("fault", ["500_after_commit", "drop_after_commit"])
+async def test_delete_whose_reply_was_lost_is_reported_done(
+    client: scim.SCIMClient, emu: StytchEmulator, fault: str
+) -> None:
+    cid = (await client.create_connection(ORG, display_name="x")).connection.connection_id
+    emu.script(fault=fault, route="delete")  # type: ignore[arg-type]
+    deleted = await client.delete_connection(ORG, cid)
+    assert deleted.connection_id == cid
+    assert emu.active_token(ORG) is None
+    assert emu.stats.deletes_committed == 1
+
+
+async def test_delete_of_an_unknown_connection_still_fails(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    await client.create_connection(ORG, display_name="x")
+    emu.script(fault="500_before_commit", route="delete")
+    with pytest.raises(scim.BadRequestError) as info:
+        await client.delete_connection(ORG, "scim-connection-test-unknown")
+    assert info.value.error_type == "no_active_scim_connection"
+    assert emu.active_token(ORG) is not None

@@ -39,17 +39,33 @@ def test_max_rate_paces_from_the_start() -> None:
         scim.AdaptiveRateLimiter(max_rate=0)
 
 
+def throttled(limiter: scim.AdaptiveRateLimiter, now: float) -> None:
+    """Two 429s in a row: what turns pacing on."""
+    limiter.on_throttle(now - 0.01)
+    limiter.on_throttle(now)
+
+
+def test_a_lone_throttle_does_not_turn_pacing_on() -> None:
+    limiter = scim.AdaptiveRateLimiter()
+    limiter.on_throttle(0.0)
+    limiter.on_throttle(5.0)
+    assert not limiter.pacing
+    assert limiter.throttles == 2
+    limiter.on_throttle(5.5)
+    assert limiter.pacing
+
+
 def test_throttle_sets_the_rate_from_what_was_delivered() -> None:
     limiter = scim.AdaptiveRateLimiter()
     for i in range(200):  # 200 successes within the last second
         limiter.on_success(i / 400)
-    limiter.on_throttle(0.5)
+    throttled(limiter, 0.5)
     assert limiter.enabled
     assert limiter.current_rate == pytest.approx(180)
     # More 429s from the same burst do not cut the rate again.
     limiter.on_throttle(0.51)
     assert limiter.current_rate == pytest.approx(180)
-    assert limiter.throttles == 2
+    assert limiter.throttles == 3
     # A later throttle does.
     limiter.on_throttle(1.4)
     assert limiter.current_rate < 180
@@ -57,27 +73,36 @@ def test_throttle_sets_the_rate_from_what_was_delivered() -> None:
 
 def test_throttle_with_nothing_delivered_starts_low_then_halves() -> None:
     limiter = scim.AdaptiveRateLimiter()
-    limiter.on_throttle(0.0)
+    throttled(limiter, 0.0)
     assert limiter.current_rate == pytest.approx(9.0)
     limiter.on_throttle(10.0)
     assert limiter.current_rate == pytest.approx(9.0 / 2 * 0.9)
+    limiter.on_throttle(20.0)
+    assert limiter.current_rate == limiter.min_rate
 
 
-def test_rate_grows_back_after_a_quiet_spell() -> None:
+def test_rate_grows_back_after_a_quiet_spell_then_switches_off() -> None:
     limiter = scim.AdaptiveRateLimiter()
-    limiter.on_throttle(0.0)
+    for i in range(100):
+        limiter.on_success(i / 100)
+    throttled(limiter, 1.0)
     rate = limiter.current_rate
-    limiter.on_success(0.1)  # within the hold: no growth
+    assert rate == pytest.approx(90)
+    limiter.on_success(1.1)  # within the hold: no growth
     assert limiter.current_rate == rate
-    limiter.on_success(1.0)
+    for i in range(90):  # the client keeps sending at the paced rate: growth, still on
+        limiter.on_success(1.5 + i / 90)
     grown = limiter.current_rate
-    assert grown > rate
-    limiter.on_success(2.0)
-    assert limiter.current_rate > grown
+    assert rate < grown < 4 * 90
+    # The client goes quiet: a success now and then. The limiter steps aside.
+    for t in (4.0, 6.0, 8.0, 10.0):
+        limiter.on_success(t)
+    assert not limiter.pacing
+    assert limiter.current_rate == math.inf
 
 
 def test_paced_sends_are_spread_evenly() -> None:
     limiter = scim.AdaptiveRateLimiter()
-    limiter.on_throttle(0.0)  # 9 requests/s
+    throttled(limiter, 0.0)  # 9 requests/s
     waits = [limiter.reserve(1.0) for _ in range(3)]
     assert waits == pytest.approx([0.0, 1 / 9, 2 / 9])

@@ -1,0 +1,97 @@
+"""Cancellation and time: a cancelled call returns at once, frees its connection and
+leaves no task behind; a deadline is never overrun by more than one attempt."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+import stytch_scim_async as scim
+from stytch_scim_async.testing import StytchEmulator
+
+ORG = "organization-test-cancel"
+#: Generous: the behaviour under test is "returns promptly", not a timing benchmark.
+PROMPT = 0.1
+
+
+def acquired(client: scim.SCIMClient) -> int:
+    """Connections the client's pool has handed out and not got back."""
+    session = client._transport._session
+    assert session is not None
+    return len(session.connector._acquired)  # type: ignore[union-attr]
+
+
+async def cancel_after(started: Callable[[], bool], call: Awaitable[object]) -> float:
+    task = asyncio.ensure_future(call)
+    while not started():
+        await asyncio.sleep(0.005)
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return loop.time() - begin
+
+
+async def test_cancel_during_backoff_sleep(emu: StytchEmulator) -> None:
+    emu.script(fault="500_before_commit", route="get", times=5)
+    policy = scim.RetryPolicy(initial_delay=30, max_delay=30, random=lambda: 1.0)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy
+    ) as c:
+        took = await cancel_after(lambda: emu.stats.count("get") == 1, c.get_connection(ORG))
+        await asyncio.sleep(0)
+        assert took < PROMPT
+        assert acquired(c) == 0
+    print(f"\ncancel during backoff returned in {took * 1000:.1f} ms")
+
+
+async def test_cancel_during_a_request_in_flight(emu: StytchEmulator) -> None:
+    emu.script(fault="stall_after_commit", route="get", stall_seconds=30)
+    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+        took = await cancel_after(lambda: emu.stats.total_requests == 1, c.get_connection(ORG))
+        assert took < PROMPT
+        assert acquired(c) == 0
+        # The pool still works afterwards.
+        assert (await c.get_connection(ORG)).connection is None
+    print(f"\ncancel in flight returned in {took * 1000:.1f} ms")
+
+
+async def test_cancel_during_reconciliation_of_a_create(emu: StytchEmulator) -> None:
+    emu.script(fault="500_after_commit", route="create")
+    emu.script(fault="stall_after_commit", route="get", stall_seconds=30)
+    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+        took = await cancel_after(
+            lambda: emu.stats.count("get") == 1,
+            c.create_connection(ORG, display_name="x", recover_token=True),
+        )
+        assert took < PROMPT
+        assert acquired(c) == 0
+    assert not [
+        t
+        for t in asyncio.all_tasks()
+        if t is not asyncio.current_task()
+        and not t.done()
+        and "stytch_scim_async" in repr(t.get_coro())
+    ]
+
+
+@pytest.mark.parametrize("attempt_timeout", [0.2, 0.4])
+async def test_deadline_is_never_overrun_by_more_than_one_attempt(
+    emu: StytchEmulator, attempt_timeout: float
+) -> None:
+    emu.script(fault="stall_after_commit", route="get", times=100, stall_seconds=30)
+    deadline = 0.5
+    policy = scim.RetryPolicy(deadline=deadline, initial_delay=0.01, max_attempts=100)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=attempt_timeout
+    ) as c:
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        with pytest.raises(scim.RequestTimeoutError):
+            await c.get_connection(ORG)
+        elapsed = loop.time() - begin
+    assert elapsed <= deadline + attempt_timeout
+    assert emu.stats.count("get") >= 2
