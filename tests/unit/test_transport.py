@@ -133,3 +133,18 @@ async def test_a_huge_body_is_capped(server: tuple[Recorder, str], chunked: bool
         with pytest.raises(scim.ServerError) as info:
             await c.get_connection("org-1")
     assert len(info.value.body_excerpt) == 200
+
+
+async def test_tls_is_verified_unless_a_context_is_given() -> None:
+    import ssl
+
+    async with scim.SCIMClient("project-test-1", "s") as default:
+        assert default._transport._ssl is True
+        session = default._transport._get_session()
+        assert session.connector is not None
+        assert session.connector._ssl is True  # type: ignore[attr-defined]
+    context = ssl.create_default_context()
+    async with scim.SCIMClient("project-test-1", "s", ssl_context=context) as custom:
+        session = custom._transport._get_session()
+        assert session.connector._ssl is context  # type: ignore[union-attr]
+        assert context.verify_mode is ssl.CERT_REQUIRED
