@@ -32,7 +32,7 @@ def app() -> None:
     """
 
 
-@app.command()
+@app.command(short_help="Create a connection; print it with its bearer token.")
 @click.argument("organization_id")
 @click.option("--display-name", help="Name shown in the Stytch dashboard.")
 @click.option("--idp", "identity_provider", help="Identity provider: okta, microsoft-entra, ...")
@@ -59,7 +59,7 @@ def create(
     )
 
 
-@app.command()
+@app.command(short_help="Print an organization's connection (no token).")
 @click.argument("organization_id")
 @api_options
 @verbose_option
@@ -68,7 +68,7 @@ def get(organization_id: str, api: Api) -> None:
     emit(call(api, lambda client: client.get_connection(organization_id)))
 
 
-@app.command()
+@app.command(short_help="Delete a connection.")
 @click.argument("organization_id")
 @click.argument("connection_id")
 @api_options
@@ -78,7 +78,7 @@ def delete(organization_id: str, connection_id: str, api: Api) -> None:
     emit(call(api, lambda client: client.delete_connection(organization_id, connection_id)))
 
 
-@app.command()
+@app.command(short_help="Rotate a connection's token; print the new one.")
 @click.argument("organization_id")
 @click.argument("connection_id")
 @click.option("--cancel", is_flag=True, help="Abandon a started rotation; the old token stays.")
@@ -114,6 +114,7 @@ def rotate(organization_id: str, connection_id: str, cancel: bool, api: Api) -> 
 
 
 @app.command(
+    short_help="Serve the Stytch emulator on 127.0.0.1.",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     add_help_option=False,
 )
@@ -126,7 +127,7 @@ def emulator(emulator_args: tuple[str, ...]) -> None:
     """
     from .testing import main as serve
 
-    raise SystemExit(serve(list(emulator_args)))
+    raise SystemExit(serve(list(emulator_args), prog="stytch-scim emulator"))
 
 
 app.add_command(provision)

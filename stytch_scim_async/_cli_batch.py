@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import signal
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 import attrs
 
@@ -19,7 +21,15 @@ from ._cli_results import ResultsFile, error_type, outcome_record
 from ._client import SCIMClient
 from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest, ProvisionStatus
 
-__all__ = ["Tally", "exit_code", "failure_notes", "run_batch", "summary_rows"]
+__all__ = [
+    "Tally",
+    "exit_code",
+    "failure_notes",
+    "graceful_stop",
+    "plan",
+    "run_batch",
+    "summary_rows",
+]
 
 #: Failed organizations listed in the summary; the results file has all of them.
 MAX_FAILURES_SHOWN = 10
@@ -37,6 +47,7 @@ class Tally:
     failures: list[str] = attrs.field(factory=list)
     failures_hidden: int = 0
     aborted: str | None = None
+    interrupted: bool = False
 
     def add(self, outcome: ProvisionOutcome) -> None:
         """Count one outcome (and note it if it failed)."""
@@ -69,49 +80,102 @@ def exit_code(tally: Tally, allow_existing: bool) -> int:
     return 0 if tally.succeeded(allow_existing) else 1
 
 
+def plan(
+    requests: Sequence[ProvisionRequest], done: dict[str, str]
+) -> tuple[list[ProvisionRequest], Tally]:
+    """Split `requests` into those still to send and a tally that already counts the
+    ones an earlier run finished (`done`: organization → status)."""
+    tally = Tally(total=len(requests))
+    todo = []
+    for request in requests:
+        status = done.get(request.organization_id)
+        if status is None:
+            todo.append(request)
+        else:
+            tally.skipped[request.organization_id] = status
+    return todo, tally
+
+
 async def run_batch(
     client: SCIMClient,
-    requests: Sequence[ProvisionRequest],
+    todo: Iterable[ProvisionRequest],
+    tally: Tally,
     *,
     results: ResultsFile | None,
     concurrency: int,
     on_progress: Callable[[ProvisionProgress], None] | None = None,
     check: Callable[[ProvisionOutcome], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Tally:
-    """Provision every request not already done in `results`, recording each outcome.
+    """Provision `todo`, recording each outcome in `results` and counting it in `tally`.
 
-    Organizations `results` lists as done are skipped (a rerun resumes). Each outcome
-    is passed to `check` (the demo verifies tokens there), written to `results` and
-    fsync'd in a worker thread, then counted. Rejected credentials stop the batch
-    (no other organization can succeed); the creates in flight are cancelled and,
-    unrecorded, are sent again by a rerun.
+    Each outcome is passed to `check` (the demo verifies tokens there), written to
+    `results` and fsync'd in a worker thread, then counted, before the next is taken.
+    Once `stop` is set no further create starts, but those in flight finish and are
+    recorded: cancelling one could lose a token whose create already committed.
+    Rejected credentials stop the batch at once (no other organization can succeed).
     """
-    done = results.done if results is not None else {}
-    tally = Tally(total=len(requests))
-    tally.skipped = {
-        r.organization_id: done[r.organization_id] for r in requests if r.organization_id in done
-    }
-    todo: Iterable[ProvisionRequest] = (r for r in requests if r.organization_id not in done)
+
+    async def feed() -> AsyncIterator[ProvisionRequest]:
+        for request in todo:
+            if stop is not None and stop.is_set():
+                return
+            yield request
+
     started = time.monotonic()
-    batch = client.provision(todo, concurrency=concurrency, on_progress=on_progress)
+    # Closing the batch on the way out cancels the creates in flight at once, not
+    # whenever the garbage collector gets to it.
+    batch = client.provision(feed(), concurrency=concurrency, on_progress=on_progress)
     try:
-        async for outcome in batch:
-            if check is not None:
-                check(outcome)
-            if results is not None:
-                await asyncio.to_thread(results.write, outcome_record(outcome))
-            tally.add(outcome)
-            if isinstance(outcome.error, errors.UnauthorizedError):
-                tally.aborted = f"stopped: the credentials were rejected ({outcome.error})"
-                break
+        async with contextlib.aclosing(batch):
+            async for outcome in batch:
+                if check is not None:
+                    check(outcome)
+                if results is not None:
+                    await asyncio.to_thread(results.write, outcome_record(outcome))
+                tally.add(outcome)
+                if isinstance(outcome.error, errors.UnauthorizedError):
+                    tally.aborted = f"stopped: the credentials were rejected ({outcome.error})"
+                    break
     finally:
-        # Typed as an AsyncIterator, it is a generator: closing it cancels the creates
-        # still in flight now rather than whenever the garbage collector gets to it.
-        close = getattr(batch, "aclose", None)
-        if close is not None:
-            await close()
         tally.elapsed = time.monotonic() - started
+    if stop is not None and stop.is_set():
+        tally.interrupted = True
+        tally.aborted = tally.aborted or "interrupted: the creates in flight were finished"
     return tally
+
+
+@contextlib.asynccontextmanager
+async def graceful_stop(notify: Callable[[str], None]) -> AsyncIterator[asyncio.Event]:
+    """An event set by the first SIGINT or SIGTERM, for `run_batch(stop=...)`.
+
+    A create in flight may already have committed, so killing it could lose the only
+    copy of a token: the first signal only stops new creates and lets the running
+    ones finish and be written down. A second signal abandons them (cancels the task).
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+            notify("stopping: finishing the creates in flight (interrupt again to abandon them)")
+        elif task is not None:
+            notify("abandoning the creates in flight; their organizations may need a rotate")
+            task.cancel()
+
+    installed = []
+    for signum in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, on_signal)
+            installed.append(signum)
+    try:
+        yield stop
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 def summary_rows(tally: Tally, allow_existing: bool) -> list[tuple[str, str]]:

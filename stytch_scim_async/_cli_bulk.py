@@ -14,7 +14,15 @@ import sys
 
 import click
 
-from ._cli_batch import Tally, exit_code, failure_notes, run_batch, summary_rows
+from ._cli_batch import (
+    Tally,
+    exit_code,
+    failure_notes,
+    graceful_stop,
+    plan,
+    run_batch,
+    summary_rows,
+)
 from ._cli_common import Api, api_options, verbose_option
 from ._cli_display import live_progress, print_summary
 from ._cli_input import InputError, InputFormat, format_for, parse_requests
@@ -27,11 +35,18 @@ __all__ = ["demo", "provision"]
 _RATE = click.FloatRange(min=0, min_open=True)
 
 
+class BadFile(click.ClickException):
+    """An input or results file that cannot be used: exit 2, like any usage error, but
+    without the usage banner in front of what may be a long list of bad lines."""
+
+    exit_code = 2
+
+
 def _open_results(out: str) -> ResultsFile:
     try:
         return ResultsFile(out)
     except ResultsFileError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise BadFile(str(exc)) from None
 
 
 def _load_requests(file: str, input_format: InputFormat | None, out: str) -> list[ProvisionRequest]:
@@ -49,12 +64,12 @@ def _load_requests(file: str, input_format: InputFormat | None, out: str) -> lis
             name = file
         return parse_requests(name, data, kind)
     except OSError as exc:
-        raise click.UsageError(f"cannot read {file}: {exc.strerror}") from None
+        raise BadFile(f"cannot read {file}: {exc.strerror}") from None
     except InputError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise BadFile(str(exc)) from None
 
 
-@click.command()
+@click.command(short_help="Create connections for every organization in a file.")
 @click.argument("file")
 @click.option(
     "--out",
@@ -107,30 +122,46 @@ def provision(
     stderr = sys.stderr
     tty = stderr.isatty()
 
+    def notify(message: str) -> None:
+        click.echo(message, err=True)
+
     async def run(results: ResultsFile) -> Tally:
-        progress = live_progress("provision", len(requests), stderr, tty=tty)
-        async with client, progress as on_progress:
+        todo, tally = plan(requests, results.done)
+        progress = live_progress("provision", len(todo), stderr, tty=tty)
+        async with client, graceful_stop(notify) as stop, progress as on_progress:
             return await run_batch(
                 client,
-                requests,
+                todo,
+                tally,
                 results=results,
                 concurrency=concurrency,
                 on_progress=on_progress,
+                stop=stop,
             )
 
     with _open_results(out) as results:
         try:
             tally = asyncio.run(run(results))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):
             click.echo(f"interrupted: rerun the same command to resume from {out}", err=True)
             raise SystemExit(130) from None
+        except OSError as exc:  # the results file could not be written (disk full, ...)
+            click.echo(
+                f"error: cannot write {out} ({exc.strerror}); stopped. Organizations whose "
+                "result is missing may have a connection: a rerun reports them as "
+                "already_exists, and `stytch-scim rotate` issues them a new token",
+                err=True,
+            )
+            raise SystemExit(1) from None
     rows = [*summary_rows(tally, allow_existing), ("results", out)]
     notes = failure_notes(tally)
+    if tally.interrupted:
+        notes.append(f"rerun the same command to resume from {out}")
     print_summary("stytch-scim provision", rows, stderr, tty=tty, notes=notes)
-    raise SystemExit(exit_code(tally, allow_existing))
+    raise SystemExit(130 if tally.interrupted else exit_code(tally, allow_existing))
 
 
-@click.command()
+@click.command(short_help="Provision through a misbehaving emulator; verify tokens.")
 @click.option(
     "--orgs",
     type=click.IntRange(min=1),
@@ -173,7 +204,7 @@ def demo(
     connections), then check every token against the emulator. No credentials, no
     network. Exit 0 iff no organization failed and no token is wrong or lost.
     """
-    from ._cli_demo import DemoConfig, DemoReport, demo_rows, run_demo
+    from ._cli_demo import DemoConfig, DemoReport, demo_rows, run_demo, verdict
 
     config = DemoConfig(
         orgs=orgs, seed=seed, concurrency=concurrency, fault_rate=fault_rate, max_rate=max_rate
@@ -191,7 +222,7 @@ def demo(
         if results is not None:
             results.close()
     notes = failure_notes(report.tally)
-    notes.append("PASS: every token verified" if report.ok else "FAIL: see the counts above")
+    notes.append(verdict(report))
     rows = demo_rows(config, report)
     print_summary("stytch-scim demo", rows, stdout, tty=stdout.isatty(), notes=notes)
     raise SystemExit(0 if report.ok else 1)

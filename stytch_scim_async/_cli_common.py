@@ -114,15 +114,23 @@ def api_options(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time, so that log lines go above a
+    live progress bar (rich swaps `sys.stderr` for a proxy while it draws one)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _enable_logging(ctx: click.Context, _: click.Parameter, verbose: bool) -> None:
     if not verbose:
         return
     logger = logging.getLogger("stytch_scim_async")
-    if any(getattr(h, "_stytch_scim_cli", False) for h in logger.handlers):
+    if any(isinstance(h, _StderrHandler) for h in logger.handlers):
         return  # -v given both before and after the command name
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler._stytch_scim_cli = True  # type: ignore[attr-defined]
     previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

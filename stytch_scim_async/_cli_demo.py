@@ -16,14 +16,23 @@ from collections.abc import Callable
 
 import attrs
 
-from ._cli_batch import Tally, run_batch
+from ._cli_batch import Tally, plan, run_batch
 from ._cli_results import ResultsFile
 from ._client import SCIMClient
 from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest
 from ._throttle import AdaptiveRateLimiter
 from .testing import Faults, StytchEmulator
 
-__all__ = ["DemoConfig", "DemoReport", "demo_faults", "demo_requests", "demo_rows", "run_demo"]
+__all__ = [
+    "DemoConfig",
+    "DemoReport",
+    "demo_faults",
+    "demo_requests",
+    "demo_rows",
+    "run_demo",
+    "verdict",
+    "verify",
+]
 
 _IDPS = ("okta", "microsoft-entra", "generic", "jumpcloud", "onelogin", "google-workspace")
 
@@ -50,6 +59,8 @@ class DemoReport:
     tally: Tally
     mismatches: int = 0
     orphans: int = 0
+    budget_left: int = 0
+    budget_capacity: int = 0
     server_requests: int = 0
     commits: int = 0
     faults: dict[str, int] = attrs.field(factory=dict)
@@ -117,6 +128,17 @@ def _throttle_later(emulator: StytchEmulator, total: int) -> Callable[[Provision
     return hook
 
 
+def verify(report: DemoReport, outcome: ProvisionOutcome, active: str | None) -> None:
+    """Count a wrong token (held but not the one Stytch accepts) or an orphan (a
+    connection exists, but the outcome holds no token for it) in `report`."""
+    if outcome.ok:
+        held = outcome.connection.bearer_token if outcome.connection is not None else None
+        if held != active:
+            report.mismatches += 1
+    elif active is not None:
+        report.orphans += 1
+
+
 async def run_demo(
     config: DemoConfig,
     *,
@@ -138,13 +160,7 @@ async def run_demo(
         def check(outcome: ProvisionOutcome) -> None:
             # An organization is never touched again after its outcome, so the token the
             # emulator accepts now is the one it must accept for good.
-            active = emulator.active_token(outcome.request.organization_id)
-            if outcome.ok:
-                held = outcome.connection.bearer_token if outcome.connection else None
-                if held != active:
-                    report.mismatches += 1
-            elif active is not None:
-                report.orphans += 1  # a connection exists whose token nobody holds
+            verify(report, outcome, emulator.active_token(outcome.request.organization_id))
 
         limiter = AdaptiveRateLimiter(max_rate=config.max_rate)
         async with SCIMClient(
@@ -154,14 +170,18 @@ async def run_demo(
             timeout=config.timeout,
             rate_limiter=limiter,
         ) as client:
+            todo, tally = plan(requests, {})
             report.tally = await run_batch(
                 client,
-                requests,
+                todo,
+                tally,
                 results=results,
                 concurrency=config.concurrency,
                 on_progress=progress,
                 check=check,
             )
+            report.budget_left = client.retry_budget.available
+            report.budget_capacity = client.retry_budget.capacity
         stats = emulator.stats
         report.server_requests = stats.total_requests
         report.commits = stats.creates_committed
@@ -191,7 +211,22 @@ def demo_rows(config: DemoConfig, report: DemoReport) -> list[tuple[str, str]]:
         ("emulator limit", limit),
         ("token mismatches", str(report.mismatches)),
         ("connections without a held token", str(report.orphans)),
+        ("retry budget left", f"{report.budget_left} of {report.budget_capacity}"),
         ("faults injected", str(injected)),
     ]
     rows.extend((f"  {kind}", str(count)) for kind, count in report.faults.items())
     return rows
+
+
+def verdict(report: DemoReport) -> str:
+    """The demo's last line: PASS, or FAIL with the likeliest reason."""
+    if report.ok:
+        return "PASS: every token verified"
+    if report.mismatches:
+        return "FAIL: some tokens differ from the ones the emulator accepts"
+    if report.budget_left < report.budget_capacity // 10:
+        return (
+            "FAIL: the retry budget ran dry: with this many faults the client stops "
+            "retrying, by design, rather than multiply the load on a failing server"
+        )
+    return "FAIL: some organizations failed (see above)"

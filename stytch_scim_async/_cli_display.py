@@ -87,8 +87,7 @@ async def _plain(
         yield update
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait([task])  # unlike awaiting it, never raises the cancellation
         report()
 
 

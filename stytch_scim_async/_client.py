@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any
 
 from ._base import LIVE_URL, TEST_URL, _BaseClient, env_or
@@ -264,7 +271,7 @@ class SCIMClient(_BaseClient):
         verify_absent: bool = False,
         retry: RetryPolicy | None = None,
         on_progress: Callable[[ProvisionProgress], None] | None = None,
-    ) -> AsyncIterator[ProvisionOutcome]:
+    ) -> AsyncGenerator[ProvisionOutcome, None]:
         """Create connections for many organizations at once, at most `concurrency` in
         flight, yielding one `ProvisionOutcome` per request as each finishes.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -136,7 +136,7 @@ async def provision(
     verify_absent: bool = False,
     retry: RetryPolicy | None = None,
     on_progress: Callable[[ProvisionProgress], None] | None = None,
-) -> AsyncIterator[ProvisionOutcome]:
+) -> AsyncGenerator[ProvisionOutcome, None]:
     """Yield one `ProvisionOutcome` per request, in completion order.
 
     `retry` defaults to the client's policy with at least 6 attempts. Breaking out of

@@ -91,8 +91,9 @@ class RetryPolicy:
         if isinstance(error, errors.RateLimitError) and error.retry_after is not None:
             if error.retry_after > self.max_retry_after:
                 return None
-            # A little jitter so that the clients told the same moment do not all return at it.
-            return error.retry_after + self.random() * min(self.initial_delay, 1.0)
+            # Up to 10 % of jitter so that the clients told the same moment do not all
+            # return at it, without stretching the wait much.
+            return error.retry_after * (1.0 + 0.1 * self.random())
         ceiling = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
         return float(self.random() * ceiling)
 

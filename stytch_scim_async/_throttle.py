@@ -72,7 +72,8 @@ class AdaptiveRateLimiter:
     `max_rate` (requests/second) is a fixed ceiling that applies from the start.
     Otherwise the limiter does nothing until 429s repeat (a lone 429 is left to the
     call's own retry), and it switches itself off again once its rate is far above
-    what the client actually sends, so a quiet client is never held back for long.
+    what the client actually sends and no 429 came for `relax` seconds, so a quiet
+    client is never held back for long.
     """
 
     max_rate: float | None = None
@@ -81,9 +82,11 @@ class AdaptiveRateLimiter:
     growth: float = 0.5
     hold: float = 0.5
     window: float = 1.0
+    relax: float = 5.0
     rate: float = math.inf
     enabled: bool = False
     throttles: int = 0
+    _probing: bool = False
     _next_slot: float = 0.0
     _last_change: float = -math.inf
     _last_decrease: float = -math.inf
@@ -126,10 +129,15 @@ class AdaptiveRateLimiter:
         if not self.enabled or now - self._last_throttle < self.hold:
             return
         delivered = self._delivered(now)
-        self.rate *= math.exp(self.growth * min(now - self._last_change, self.window))
+        # Like TCP's slow start: the first estimate may be taken from a window that was
+        # not yet full, so grow fast until the next throttle confirms the ceiling.
+        growth = self.growth * (4.0 if self._probing else 1.0)
+        self.rate *= math.exp(growth * min(now - self._last_change, self.window))
         self._last_change = now
-        if self.rate > 4 * max(delivered, self.min_rate):
+        quiet = now - self._last_throttle >= self.relax
+        if quiet and self.rate > 4 * max(delivered, self.min_rate):
             self.enabled, self.rate = False, math.inf  # no longer what limits us
+            self._probing = False
 
     def on_throttle(self, now: float) -> None:
         """A 429 arrived: pace at a little under what Stytch delivered recently."""
@@ -144,5 +152,6 @@ class AdaptiveRateLimiter:
         if not delivered:  # nothing got through lately: halve what we had, or start low
             delivered = self.rate / 2 if self.enabled else 10.0
         self.rate = max(self.min_rate, min(self.rate, delivered) * self.backoff)
+        self._probing = not self.enabled
         self.enabled = True
         self._last_change = now

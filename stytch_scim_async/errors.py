@@ -206,8 +206,12 @@ class TokenLostError(StytchSCIMError):
     def __init__(self, connection: SCIMConnection, *, attempts: int = 1) -> None:
         self.connection = connection
         self.attempts = attempts
-        super().__init__(
+        super().__init__(connection.connection_id)
+
+    def __str__(self) -> str:
+        connection = self.connection
+        return (
             f"connection {connection.connection_id} of organization "
             f"{connection.organization_id} was created but its bearer token was lost "
-            f"in transit after {attempts} attempt(s); rotate it to obtain a new one"
+            f"in transit after {self.attempts} attempt(s); rotate it to obtain a new one"
         )

@@ -31,10 +31,10 @@ _PROBABILITY_FLAGS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m stytch_scim_async.testing") -> argparse.ArgumentParser:
     """The command line: address, seed and one flag per `Faults` field."""
     parser = argparse.ArgumentParser(
-        prog="python -m stytch_scim_async.testing",
+        prog=prog,
         description="Serve a fake Stytch B2B SCIM API on 127.0.0.1.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
@@ -118,9 +118,14 @@ async def _run(args: argparse.Namespace, faults: Faults, out: TextIO) -> None:
                 loop.remove_signal_handler(signum)
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Entry point: parse ``argv``, serve until SIGINT/SIGTERM, return the exit code."""
-    parser = build_parser()
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    prog: str = "python -m stytch_scim_async.testing",
+) -> int:
+    """Entry point: parse ``argv``, serve until SIGINT/SIGTERM, return the exit code.
+    `prog` is the name `--help` shows (the CLI passes `stytch-scim emulator`)."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
         faults = faults_from_args(args)

@@ -129,7 +129,7 @@ async def test_breaking_out_early_cancels_the_rest(
         assert outcome.request.organization_id == "organization-test-x"
         assert outcome.status is Status.FAILED
         break
-    await batch.aclose()  # type: ignore[attr-defined]
+    await batch.aclose()
     leftovers = [t for t in asyncio.all_tasks() if "_provision_one" in repr(t.get_coro())]
     assert leftovers == []
 

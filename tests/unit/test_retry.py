@@ -79,8 +79,8 @@ def test_full_jitter_exponential_delays() -> None:
 
 def test_retry_after_is_honoured_with_a_little_jitter() -> None:
     policy = scim.RetryPolicy(random=lambda: 1.0)
-    assert policy.delay(1, scim.RateLimitError(status_code=429, retry_after=4)) == 4.5
-    assert policy.delay(1, scim.RateLimitError(status_code=429, retry_after=60)) == 60.5
+    assert policy.delay(1, scim.RateLimitError(status_code=429, retry_after=4)) == 4.4
+    assert policy.delay(1, scim.RateLimitError(status_code=429, retry_after=60)) == 66.0
     assert policy.delay(1, scim.RateLimitError(status_code=429, retry_after=61)) is None
 
 

@@ -86,12 +86,13 @@ def test_rate_grows_back_after_a_quiet_spell_then_switches_off() -> None:
     for i in range(100):
         limiter.on_success(i / 100)
     throttled(limiter, 1.0)
+    limiter.on_throttle(1.3)  # a second burst confirms the ceiling: probing ends
     rate = limiter.current_rate
-    assert rate == pytest.approx(90)
-    limiter.on_success(1.1)  # within the hold: no growth
+    assert rate < 90  # what was delivered in the second before, less 10 %
+    limiter.on_success(1.4)  # within the hold: no growth
     assert limiter.current_rate == rate
     for i in range(90):  # the client keeps sending at the paced rate: growth, still on
-        limiter.on_success(1.5 + i / 90)
+        limiter.on_success(1.8 + i / 90)
     grown = limiter.current_rate
     assert rate < grown < 4 * 90
     # The client goes quiet: a success now and then. The limiter steps aside.
@@ -99,6 +100,20 @@ def test_rate_grows_back_after_a_quiet_spell_then_switches_off() -> None:
         limiter.on_success(t)
     assert not limiter.pacing
     assert limiter.current_rate == math.inf
+
+
+def test_probing_grows_fast_until_a_throttle_confirms_the_ceiling() -> None:
+    def grown_after(confirm: bool) -> float:
+        limiter = scim.AdaptiveRateLimiter()
+        throttled(limiter, 0.0)  # 9 requests/s, estimated from nothing
+        if confirm:
+            limiter.on_throttle(0.3)
+        start = limiter.current_rate
+        for i in range(10):  # the client keeps up with the pace
+            limiter.on_success(1.0 + i / 10)
+        return limiter.current_rate / start
+
+    assert grown_after(confirm=False) > 3 * grown_after(confirm=True)
 
 
 def test_paced_sends_are_spread_evenly() -> None:

@@ -1,0 +1,170 @@
+"""Fixtures for the console-script tests: an emulator on its own thread, and a runner.
+
+The commands under test call `asyncio.run` themselves, so the emulator cannot share
+their event loop: it runs on a loop of its own in a background thread for the whole
+session, and is reset (state, stats, faults) before each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import pytest
+from click.testing import CliRunner, Result
+
+from stytch_scim_async._cli_app import app
+from stytch_scim_async.testing import Faults, StytchEmulator
+
+T = TypeVar("T")
+
+
+class ThreadedEmulator:
+    """A `StytchEmulator` served from a background thread; every touch goes through
+    that thread's loop so the fake's state is never read mid-request."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.emu = StytchEmulator(seed=7)
+        self.run(self.emu.start())
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the emulator's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    def call(self, function: Callable[[], T]) -> T:
+        """Call a plain function on the emulator's loop (thread-safe access to the fake)."""
+
+        async def invoke() -> T:
+            return function()
+
+        return self.run(invoke())
+
+    def close(self) -> None:
+        """Stop serving, stop the loop, join the thread."""
+        self.run(self.emu.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    # -- what tests read ---------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The emulator's address."""
+        return self.emu.base_url
+
+    @property
+    def project_id(self) -> str:
+        """The project id it accepts."""
+        return self.emu.project_id
+
+    @property
+    def secret(self) -> str:
+        """The project secret it accepts."""
+        return self.emu.secret
+
+    def active_token(self, organization_id: str) -> str | None:
+        """The token the emulator accepts now for an organization."""
+        return self.call(lambda: self.emu.active_token(organization_id))
+
+    def total_requests(self) -> int:
+        """API requests seen since the last reset."""
+        return self.call(lambda: self.emu.stats.total_requests)
+
+    def count(self, route: str) -> int:
+        """Requests seen on one route."""
+        return self.call(lambda: self.emu.stats.count(route))
+
+    def add_connection(self, organization_id: str) -> dict[str, Any]:
+        """Pre-seed a connection (as if created elsewhere)."""
+        return self.call(lambda: self.emu.add_connection(organization_id))
+
+    def script(self, **kwargs: Any) -> None:
+        """Script a fault for the next matching requests."""
+        self.call(lambda: self.emu.script(**kwargs))
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the failure model."""
+
+        def assign() -> None:
+            self.emu.faults = faults
+
+        self.call(assign)
+
+    def reset(self) -> None:
+        """Forget state, stats and faults."""
+
+        def clear() -> None:
+            self.emu.faults = Faults()
+            self.emu.reset()
+
+        self.call(clear)
+
+
+@pytest.fixture(scope="session")
+def _served() -> Iterator[ThreadedEmulator]:
+    served = ThreadedEmulator()
+    try:
+        yield served
+    finally:
+        served.close()
+
+
+@pytest.fixture
+def emulator(_served: ThreadedEmulator) -> ThreadedEmulator:
+    """The session's emulator, fresh: no connections, no stats, no faults."""
+    _served.reset()
+    return _served
+
+
+class Cli:
+    """Invokes `stytch-scim` in-process with the emulator's credentials in the environment."""
+
+    def __init__(self, emulator: ThreadedEmulator) -> None:
+        self.emulator = emulator
+        self.runner = CliRunner()
+
+    def env(self, **overrides: str | None) -> dict[str, str | None]:
+        """The environment a user would set: project id and secret."""
+        env: dict[str, str | None] = {
+            "STYTCH_PROJECT_ID": self.emulator.project_id,
+            "STYTCH_SECRET": self.emulator.secret,
+        }
+        env.update(overrides)
+        return env
+
+    def __call__(
+        self,
+        *args: str,
+        api: bool = True,
+        env: Mapping[str, str | None] | None = None,
+        input: bytes | str | None = None,
+    ) -> Result:
+        """Run one command; `api` adds --base-url pointing at the emulator."""
+        argv: Sequence[str] = list(args)
+        if api:
+            argv = [*argv, "--base-url", self.emulator.base_url]
+        return self.runner.invoke(
+            app,
+            argv,
+            env=dict(env) if env is not None else self.env(),
+            input=input,
+            prog_name="stytch-scim",
+        )
+
+
+@pytest.fixture
+def cli(emulator: ThreadedEmulator) -> Cli:
+    """Run `stytch-scim` against the emulator."""
+    return Cli(emulator)
+
+
+def assert_no_secret(result: Result, secret: str) -> None:
+    """The project secret appears in neither output stream."""
+    assert secret not in result.stdout
+    assert secret not in result.stderr

@@ -1,0 +1,383 @@
+"""`stytch-scim provision`: inputs, the 0600 results file, resume, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stytch_scim_async.testing import Faults
+
+from .conftest import Cli, ThreadedEmulator, assert_no_secret
+
+KEYS = {
+    "organization_id",
+    "status",
+    "connection_id",
+    "bearer_token",
+    "bearer_token_expires_at",
+    "error_type",
+    "error_message",
+    "request_id",
+    "attempts",
+}
+
+
+def org(n: int) -> str:
+    """A test organization id."""
+    return f"organization-test-cli-{n:04d}"
+
+
+def write_csv(
+    path: Path, orgs: range, header: str = "organization_id,display_name,identity_provider"
+) -> Path:
+    """A CSV input file with the organizations numbered `orgs`."""
+    lines = [header] + [f"{org(n)},Org {n},{'okta' if n % 2 else ''}" for n in orgs]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    """The parsed lines of a results file."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def squeeze(text: str) -> str:
+    """Text with runs of spaces collapsed (the plain summary aligns its values)."""
+    return re.sub(r" +", " ", text)
+
+
+def mode(path: Path) -> int:
+    """A file's permission bits."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def assert_tokens_match(emulator: ThreadedEmulator, rows: list[dict[str, Any]]) -> None:
+    """Every row holds the token the emulator accepts for its organization."""
+    for row in rows:
+        assert set(row) == KEYS
+        assert row["status"] in ("created", "recovered"), row
+        assert row["bearer_token"] == emulator.active_token(row["organization_id"])
+
+
+def test_csv_happy_path(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "orgs.csv", range(6))
+    out = tmp_path / "results.jsonl"
+    result = cli("provision", str(source), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = records(out)
+    assert sorted(row["organization_id"] for row in rows) == [org(n) for n in range(6)]
+    assert_tokens_match(emulator, rows)
+    assert mode(out) == 0o600
+    assert result.stdout == ""  # tokens go to the file only
+    for row in rows:
+        assert row["bearer_token"] not in result.stderr
+    assert "provision: 6/6 done, 6 created" in result.stderr
+    assert "created:" in result.stderr
+    assert_no_secret(result, emulator.secret)
+
+
+@pytest.mark.parametrize("name", ["orgs.jsonl", "orgs.ndjson", "-"])
+def test_jsonl_happy_path(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, name: str) -> None:
+    lines = [
+        json.dumps({"organization_id": org(1), "display_name": "One", "identity_provider": "okta"}),
+        "",
+        json.dumps({"organization_id": org(2)}),
+        json.dumps({"organization_id": org(3), "display_name": None, "identity_provider": ""}),
+    ]
+    data = "\n".join(lines) + "\n"
+    out = tmp_path / "out.jsonl"
+    if name == "-":
+        result = cli("provision", "-", "--format", "jsonl", "--out", str(out), input=data)
+    else:
+        (tmp_path / name).write_text(data)
+        result = cli("provision", str(tmp_path / name), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = records(out)
+    assert len(rows) == 3
+    assert_tokens_match(emulator, rows)
+
+
+def test_rerun_resumes_without_truncating(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    first = cli("provision", str(write_csv(tmp_path / "a.csv", range(3))), "--out", str(out))
+    assert first.exit_code == 0, first.output
+    before = out.read_text()
+    creates = emulator.count("create")
+    second = cli("provision", str(write_csv(tmp_path / "b.csv", range(5))), "--out", str(out))
+    assert second.exit_code == 0, second.output
+    assert out.read_text().startswith(before)
+    assert len(records(out)) == 5
+    assert emulator.count("create") == creates + 2
+    assert "skipped (done earlier): 3 (3 created)" in squeeze(second.stderr)
+    assert "provision: 2/2 done" in second.stderr
+    assert_tokens_match(emulator, records(out))
+
+
+def test_torn_last_line_is_tolerated(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    done = {"organization_id": org(0), "status": "created", "bearer_token": "kept"}
+    out.write_text(json.dumps(done) + '\n{"organization_id": "' + org(1) + '", "sta')
+    os.chmod(out, 0o644)
+    result = cli("provision", str(write_csv(tmp_path / "a.csv", range(3))), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert mode(out) == 0o600
+    lines = out.read_text().splitlines()
+    assert json.loads(lines[0]) == done
+    assert lines[1].endswith('"sta')
+    rows = [json.loads(line) for line in lines[2:]]
+    assert sorted(row["organization_id"] for row in rows) == [org(1), org(2)]
+    assert emulator.count("create") == 2
+
+
+def test_out_that_is_not_a_results_file_is_refused(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_text("dear diary\n")
+    result = cli("provision", str(write_csv(tmp_path / "a.csv", range(2))), "--out", str(out))
+    assert result.exit_code == 2
+    assert "not a provision results file" in result.stderr
+    assert out.read_text() == "dear diary\n"
+    assert emulator.total_requests() == 0
+
+
+def test_out_must_not_be_the_input(cli: Cli, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "a.csv", range(2))
+    result = cli("provision", str(source), "--out", str(source))
+    assert result.exit_code == 2
+    assert "must not be the input" in result.stderr
+
+
+BAD_INPUTS = [
+    (
+        "missing.csv",
+        b"organization_id,display_name\norganization-test-a,A\n",
+        "missing.csv:1: missing column 'identity_provider'",
+    ),
+    (
+        "typo.csv",
+        b"organization_id,display_nme,identity_provider\n",
+        "typo.csv:1: unknown column 'display_nme'",
+    ),
+    ("empty.csv", b"", "empty.csv:1: empty file"),
+    (
+        "blank.csv",
+        b"organization_id,display_name,identity_provider\norganization-test-a,,\n,B,okta\n",
+        "blank.csv:3: organization_id is empty",
+    ),
+    (
+        "dup.csv",
+        b"organization_id,display_name,identity_provider\norganization-test-a,,\norganization-test-b,,\norganization-test-a,,\n",
+        "dup.csv:4: organization 'organization-test-a' is already on line 2",
+    ),
+    (
+        "fields.csv",
+        b"organization_id,display_name,identity_provider\norganization-test-a,A\n",
+        "fields.csv:2: expected 3 fields, found 2",
+    ),
+    (
+        "latin1.csv",
+        b"organization_id,display_name,identity_provider\norganization-test-a,,\norganization-test-b,Caf\xe9,\n",
+        "latin1.csv:3: not valid UTF-8",
+    ),
+    (
+        "bad.jsonl",
+        b'{"organization_id": "organization-test-a"}\n{"organization_id": "organization-test-b"\n',
+        "bad.jsonl:2: malformed JSON",
+    ),
+    (
+        "list.jsonl",
+        b'["organization-test-a"]\n',
+        "list.jsonl:1: expected a JSON object, found list",
+    ),
+    (
+        "keys.jsonl",
+        b'{"organization_id": "organization-test-a", "displayname": "A"}\n',
+        "keys.jsonl:1: unknown keys ['displayname']",
+    ),
+    (
+        "type.jsonl",
+        b'{"organization_id": 42}\n',
+        "type.jsonl:1: organization_id must be a string, found int",
+    ),
+    (
+        "dup.ndjson",
+        b'{"organization_id": "organization-test-a"}\n\n'
+        b'{"organization_id": "organization-test-a"}\n',
+        "dup.ndjson:3: organization 'organization-test-a' is already on line 1",
+    ),
+    ("orgs.txt", b"organization_id\n", "orgs.txt': pass --format csv or --format jsonl"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"), BAD_INPUTS, ids=[n for n, _, _ in BAD_INPUTS]
+)
+def test_bad_input_is_rejected_before_any_request(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    # A good line first: nothing at all may be sent when any line is bad.
+    source = tmp_path / name
+    source.write_bytes(content)
+    out = tmp_path / "out.jsonl"
+    result = cli("provision", str(source), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert emulator.total_requests() == 0
+    assert not out.exists()
+
+
+def test_stdin_needs_a_format(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
+    result = cli("provision", "-", "--out", str(tmp_path / "o.jsonl"), input="{}\n")
+    assert result.exit_code == 2
+    assert "cannot tell the format of standard input" in result.stderr
+
+
+def test_failures_exit_1_and_are_recorded(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    source = tmp_path / "orgs.csv"
+    source.write_text(
+        f"organization_id,display_name,identity_provider\n{org(1)},,okta\n{org(2)},,no-such-idp\n"
+    )
+    out = tmp_path / "out.jsonl"
+    result = cli("provision", str(source), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    rows = {row["organization_id"]: row for row in records(out)}
+    assert rows[org(1)]["status"] == "created"
+    failed = rows[org(2)]
+    assert failed["status"] == "failed"
+    assert failed["error_type"] == "invalid_scim_idp"
+    assert failed["bearer_token"] is None
+    assert failed["request_id"]
+    assert f"failed: {org(2)}: invalid_scim_idp" in result.stderr
+
+
+def test_existing_connections_fail_unless_allowed(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    emulator.add_connection(org(1))
+    source = write_csv(tmp_path / "orgs.csv", range(3))
+    out = tmp_path / "out.jsonl"
+    result = cli("provision", str(source), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    existing = next(row for row in records(out) if row["organization_id"] == org(1))
+    assert existing["status"] == "already_exists"
+    assert existing["bearer_token"] is None
+    assert "--allow-existing accepts them" in result.stderr
+    # The rerun sends nothing more, and accepts the existing one when told to.
+    requests = emulator.total_requests()
+    rerun = cli("provision", str(source), "--out", str(out), "--allow-existing")
+    assert rerun.exit_code == 0, rerun.output
+    assert emulator.total_requests() == requests
+    assert cli("provision", str(source), "--out", str(out)).exit_code == 1
+
+
+def test_rejected_credentials_stop_the_batch(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    wrong = "secret-test-not-the-right-one"
+    source = write_csv(tmp_path / "orgs.csv", range(50))
+    out = tmp_path / "out.jsonl"
+    result = cli(
+        "provision",
+        str(source),
+        "--out",
+        str(out),
+        "--concurrency",
+        "2",
+        env=cli.env(STYTCH_SECRET=wrong),
+    )
+    assert result.exit_code == 1
+    assert "credentials were rejected" in result.stderr
+    assert "not attempted" in result.stderr
+    assert emulator.total_requests() < 10
+    assert_no_secret(result, wrong)
+
+
+def test_loose_existing_results_file_is_made_private(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    os.chmod(out, 0o666)  # noqa: S103 - the looseness under test
+    result = cli("provision", str(write_csv(tmp_path / "a.csv", range(1))), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert mode(out) == 0o600
+
+
+def test_max_rate_and_concurrency_are_validated(cli: Cli, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "a.csv", range(1))
+    out = str(tmp_path / "o.jsonl")
+    assert cli("provision", str(source), "--out", out, "--concurrency", "0").exit_code == 2
+    assert cli("provision", str(source), "--out", out, "--max-rate", "0").exit_code == 2
+    ok = cli("provision", str(source), "--out", out, "--max-rate", "50", "--concurrency", "1")
+    assert ok.exit_code == 0, ok.output
+
+
+def test_interrupt_finishes_the_creates_in_flight(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    # With latency, a create commits long before its answer: abandoning it on Ctrl-C
+    # would leave a connection whose token nobody holds.
+    emulator.set_faults(Faults(latency=0.2))
+    source = write_csv(tmp_path / "orgs.csv", range(40))
+    out = tmp_path / "out.jsonl"
+    script = Path(sys.executable).with_name("stytch-scim")
+    env = {**os.environ, **{k: v for k, v in cli.env().items() if v is not None}}
+    command = [str(script), "provision", str(source), "--out", str(out), "--concurrency", "4"]
+    process = subprocess.Popen(
+        [*command, "--base-url", emulator.base_url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (out.exists() and out.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, stderr
+    assert stdout == ""
+    assert "stopping: finishing the creates in flight" in stderr
+    assert "rerun the same command to resume" in stderr
+    rows = records(out)
+    assert 0 < len(rows) < 40
+    assert_tokens_match(emulator, rows)
+    recorded = {row["organization_id"] for row in rows}
+    for n in range(40):  # every connection that exists has its token on file
+        assert (emulator.active_token(org(n)) is not None) == (org(n) in recorded)
+    emulator.set_faults(Faults())
+    rerun = cli("provision", str(source), "--out", str(out))
+    assert rerun.exit_code == 0, rerun.output
+    assert len(records(out)) == 40
+    assert_tokens_match(emulator, records(out))
+
+
+def test_header_only_file_is_nothing_to_do(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "a.csv", range(0))
+    out = tmp_path / "out.jsonl"
+    result = cli("provision", str(source), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == ""
+    assert emulator.total_requests() == 0
+
+
+def test_missing_out_directory_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "a.csv", range(1))
+    result = cli("provision", str(source), "--out", str(tmp_path / "no" / "out.jsonl"))
+    assert result.exit_code == 2
+    assert "cannot open" in result.stderr
