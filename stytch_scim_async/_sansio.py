@@ -39,6 +39,8 @@ USER_AGENT = f"stytch-scim-async/{__version__}"
 EXCERPT_CHARS = 200
 _SECRET_VALUE = re.compile(r'("[^"]*(?:token|secret|jwt)[^"]*"\s*:\s*)"[^"]*"?', re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
+#: One encoder: `json.dumps` with any option builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 @attrs.define(slots=True)
@@ -115,7 +117,7 @@ def build_request(
         if rest:
             url += "?" + urlencode(rest)
     elif route.method != "DELETE":
-        body = json.dumps(rest, separators=(",", ":")).encode()
+        body = _ENCODER.encode(rest).encode()
     return Request(endpoint.name, route.method, url, headers, body)
 
 

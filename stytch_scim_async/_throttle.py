@@ -125,7 +125,10 @@ class AdaptiveRateLimiter:
 
     def on_success(self, now: float) -> None:
         """Record a delivered request; grow the rate after a quiet spell."""
-        self._successes.append(now)
+        successes = self._successes
+        successes.append(now)
+        if successes[0] < now - self.window:  # keep one window's worth, no more
+            delivered = self._delivered(now)
         if not self.enabled or now - self._last_throttle < self.hold:
             return
         delivered = self._delivered(now)
