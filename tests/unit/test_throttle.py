@@ -121,3 +121,10 @@ def test_paced_sends_are_spread_evenly() -> None:
     throttled(limiter, 0.0)  # 9 requests/s
     waits = [limiter.reserve(1.0) for _ in range(3)]
     assert waits == pytest.approx([0.0, 1 / 9, 2 / 9])
+
+
+def test_an_idle_limiter_remembers_one_window_only() -> None:
+    limiter = scim.AdaptiveRateLimiter()
+    for i in range(10_000):  # a long-lived client: 10 successes a second for 1,000 s
+        limiter.on_success(i / 10)
+    assert len(limiter._successes) <= 11
