@@ -30,3 +30,16 @@ def emulator_process(*flags: str) -> Iterator[dict[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size in MiB.
+
+    Read from `VmHWM`, which starts afresh at exec; `ru_maxrss` would carry over the
+    parent's peak into a child started with fork + exec.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")

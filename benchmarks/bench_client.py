@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import base64
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import emulator_process
+from _server import emulator_process, peak_rss_mib
 
 
 async def run_raw(info: dict[str, str], orgs: list[str], concurrency: int) -> None:
@@ -124,7 +123,7 @@ def main() -> None:
         info = json.loads(args.info)
         orgs = [f"organization-test-rss-{i}" for i in range(args.creates)]
         asyncio.run(RUNNERS[args.rss_child](info, orgs, args.concurrency))
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print(peak_rss_mib())
         return
 
     with emulator_process() as info:

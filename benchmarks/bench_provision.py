@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import emulator_process
+from _server import emulator_process, peak_rss_mib
 
 import stytch_scim_async as scim
 
@@ -148,7 +147,7 @@ def run_scenario(name: str, args: argparse.Namespace) -> None:
 
 def memory_child(n: int, concurrency: int, info: dict[str, str]) -> None:
     asyncio.run(provision(info, n, concurrency, f"mem{n}"))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peak_rss_mib())
 
 
 def run_memory(args: argparse.Namespace) -> None:
