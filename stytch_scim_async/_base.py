@@ -7,7 +7,6 @@ import asyncio
 import contextvars
 import copy
 import os
-import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -33,6 +32,8 @@ from ._validate import (
 from .models import GetGroupsResponse, RoleAssignment, SCIMGroup
 
 if TYPE_CHECKING:
+    import ssl
+
     import aiohttp
 
 __all__ = ["LIVE_URL", "TEST_URL", "count_requests_in", "env_or"]

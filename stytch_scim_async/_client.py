@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -33,6 +32,8 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     import aiohttp
 
     from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,8 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     import aiohttp
 
 __all__ = ["MemberSCIMClient"]
