@@ -266,7 +266,7 @@ class _BaseClient:
     # -- the operations, shared by both modes (org is None in member mode) ----------
 
     def _params(self, organization_id: str | None, **params: Any) -> dict[str, Any]:
-        if organization_id is not None:
+        if self._mode is Mode.PROJECT:  # member mode: the session decides the organization
             params["organization_id"] = check_id("organization_id", organization_id)
         if "connection_id" in params:
             check_id("connection_id", params["connection_id"])
@@ -316,8 +316,7 @@ class _BaseClient:
         limit: int | None,
         headers: dict[str, str],
     ) -> GetGroupsResponse:
-        if cursor is not None and not isinstance(cursor, str):
-            raise errors.InvalidRequestError("cursor", "must be a string or None")
+        cursor = check_optional_text("cursor", cursor)
         # The frontend-SDK lists the session's one connection: it takes no connection id.
         ids = {"connection_id": connection_id} if self._mode is Mode.PROJECT else {}
         params = self._params(

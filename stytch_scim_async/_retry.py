@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import errors
+from ._config import count, seconds
 from ._endpoints import RetryKind
 from ._throttle import RetryBudget
 
@@ -28,16 +29,6 @@ logger = logging.getLogger("stytch_scim_async")
 _RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 
-def _positive(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not value >= 0:
-        raise errors.InvalidRequestError(attribute.name, f"must be >= 0, got {value!r}")
-
-
-def _at_least_one(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise errors.InvalidRequestError(attribute.name, f"must be an int >= 1, got {value!r}")
-
-
 @attrs.frozen
 class RetryPolicy:
     """When and how long to wait before trying a failed call again.
@@ -48,11 +39,13 @@ class RetryPolicy:
     in seconds for the whole call. `sleep` and `random` are injectable for tests.
     """
 
-    max_attempts: int = attrs.field(default=3, validator=_at_least_one)
-    initial_delay: float = attrs.field(default=0.5, validator=_positive)
-    max_delay: float = attrs.field(default=8.0, validator=_positive)
-    max_retry_after: float = attrs.field(default=60.0, validator=_positive)
-    deadline: float | None = attrs.field(default=None, validator=_positive)
+    max_attempts: int = attrs.field(default=3, validator=count(1))
+    initial_delay: float = attrs.field(default=0.5, validator=seconds(at_least=0))
+    max_delay: float = attrs.field(default=8.0, validator=seconds(at_least=0, finite=False))
+    max_retry_after: float = attrs.field(default=60.0, validator=seconds(at_least=0, finite=False))
+    deadline: float | None = attrs.field(
+        default=None, validator=seconds(above=0, finite=False, optional=True)
+    )
     sleep: Callable[[float], Awaitable[None]] | None = attrs.field(
         default=None, eq=False, repr=False
     )

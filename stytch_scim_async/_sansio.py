@@ -80,6 +80,7 @@ def check_base_url(base_url: str) -> str:
     try:
         parts = urlsplit(base_url)
         host = parts.hostname or ""
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
     except ValueError as exc:
         raise errors.InvalidRequestError("base_url", f"not a valid URL ({exc})") from None
     if not host:
@@ -111,6 +112,9 @@ def build_request(
             path = path.replace("{" + name + "}", quote(value, safe=""))
         elif value is not None:
             rest[name] = value
+    if "{" in path:  # a path parameter nobody supplied must not reach the wire literally
+        missing = path[path.index("{") + 1 : path.index("}")]
+        raise errors.InvalidRequestError(missing, "is required")
     url = base_url + path
     body: bytes | None = None
     if route.method == "GET":

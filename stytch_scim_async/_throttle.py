@@ -20,6 +20,7 @@ import math
 import attrs
 
 from . import errors
+from ._config import count, seconds
 
 __all__ = ["AdaptiveRateLimiter", "RetryBudget"]
 
@@ -32,15 +33,13 @@ class RetryBudget:
     the rest), a timeout 10 (the most expensive thing to repeat), anything else 5.
     """
 
-    capacity: int = 500
-    retry_cost: int = 5
-    timeout_cost: int = 10
-    throttle_cost: int = 1
-    available: int = attrs.field(default=-1)
+    capacity: int = attrs.field(default=500, validator=count(0))
+    retry_cost: int = attrs.field(default=5, validator=count(0))
+    timeout_cost: int = attrs.field(default=10, validator=count(0))
+    throttle_cost: int = attrs.field(default=1, validator=count(0))
+    available: int = attrs.field(default=-1, validator=count(-1))
 
     def __attrs_post_init__(self) -> None:
-        if self.capacity < 0:
-            raise errors.InvalidRequestError("capacity", "must be >= 0")
         if self.available < 0:
             self.available = self.capacity
 
@@ -76,13 +75,13 @@ class AdaptiveRateLimiter:
     client is never held back for long.
     """
 
-    max_rate: float | None = None
-    min_rate: float = 2.0
-    backoff: float = 0.9
-    growth: float = 0.5
-    hold: float = 0.5
-    window: float = 1.0
-    relax: float = 5.0
+    max_rate: float | None = attrs.field(default=None, validator=seconds(above=0, optional=True))
+    min_rate: float = attrs.field(default=2.0, validator=seconds(above=0))
+    backoff: float = attrs.field(default=0.9, validator=seconds(above=0, below=1))
+    growth: float = attrs.field(default=0.5, validator=seconds(above=0))
+    hold: float = attrs.field(default=0.5, validator=seconds(at_least=0))
+    window: float = attrs.field(default=1.0, validator=seconds(above=0))
+    relax: float = attrs.field(default=5.0, validator=seconds(at_least=0))
     rate: float = math.inf
     enabled: bool = False
     throttles: int = 0
@@ -92,10 +91,6 @@ class AdaptiveRateLimiter:
     _last_decrease: float = -math.inf
     _last_throttle: float = -math.inf
     _successes: collections.deque[float] = attrs.field(factory=collections.deque)
-
-    def __attrs_post_init__(self) -> None:
-        if self.max_rate is not None and not self.max_rate > 0:
-            raise errors.InvalidRequestError("max_rate", "must be > 0")
 
     @property
     def pacing(self) -> bool:

@@ -19,11 +19,18 @@ __all__ = [
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Lone surrogates cannot be encoded as UTF-8, so they would fail deep inside the send.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_ID_LENGTH = 1024
 
 
 def _describe(value: Any) -> str:
     return type(value).__name__
+
+
+def _check_encodable(name: str, value: str) -> None:
+    if _SURROGATE.search(value):
+        raise InvalidRequestError(name, "must be valid Unicode (it contains a lone surrogate)")
 
 
 def check_id(name: str, value: Any) -> str:
@@ -34,6 +41,10 @@ def check_id(name: str, value: Any) -> str:
         raise InvalidRequestError(name, "must not be empty")
     if _CONTROL.search(value):
         raise InvalidRequestError(name, "must not contain control characters (CR, LF, NUL…)")
+    if value in (".", ".."):
+        # A URL normaliser would resolve them and send the request to another endpoint.
+        raise InvalidRequestError(name, "must not be '.' or '..'")
+    _check_encodable(name, value)
     if len(value) > MAX_ID_LENGTH:
         raise InvalidRequestError(name, f"is longer than {MAX_ID_LENGTH} characters")
     return value
@@ -43,16 +54,20 @@ def check_secret(name: str, value: Any) -> str:
     """A credential that goes into a header; the message never repeats its value."""
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(name, "must be a non-empty string")
-    if _CONTROL.search(value):
-        raise InvalidRequestError(name, "must not contain control characters")
+    if _CONTROL.search(value) or not value.isascii():
+        # Stytch's secrets and tokens are ASCII; anything else is a paste gone wrong.
+        raise InvalidRequestError(name, "must be printable ASCII")
     return value
 
 
 def check_optional_text(name: str, value: Any) -> str | None:
     """A free-text body field (display_name): a string, or None to leave it out."""
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidRequestError(name, f"must be a string or None, got {_describe(value)}")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequestError(name, f"must be a string or None, got {_describe(value)}")
+    _check_encodable(name, value)
+    return value
 
 
 def check_identity_provider(value: Any) -> str | None:
@@ -67,6 +82,7 @@ def check_identity_provider(value: Any) -> str | None:
         raise InvalidRequestError(
             "identity_provider", "must be a non-empty name without control characters"
         )
+    _check_encodable("identity_provider", value)
     return str(value)
 
 

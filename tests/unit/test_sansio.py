@@ -157,6 +157,12 @@ def test_path_params_are_quoted_so_they_never_change_the_path(hostile: str) -> N
     assert "?" not in path and "#" not in path and "/../" not in path
 
 
+def test_a_missing_path_parameter_is_refused_not_sent_literally() -> None:
+    with pytest.raises(errors.InvalidRequestError) as info:
+        build_request(ENDPOINTS["delete"], Mode.PROJECT, BASE, {"organization_id": ORG}, {})
+    assert info.value.argument == "connection_id"
+
+
 def test_request_repr_hides_headers_and_body() -> None:
     request = build_request(
         ENDPOINTS["get"],
@@ -188,6 +194,7 @@ def test_basic_auth() -> None:
         ("https://user:pw@x.com", False),
         ("https://x.com?q=1", False),
         ("https://[bad", False),
+        ("https://x.com:99999", False),
         ("", False),
     ],
 )

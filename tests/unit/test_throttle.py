@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,35 @@ def test_an_idle_limiter_remembers_one_window_only() -> None:
     for i in range(10_000):  # a long-lived client: 10 successes a second for 1,000 s
         limiter.on_success(i / 10)
     assert len(limiter._successes) <= 11
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "argument"),
+    [
+        (scim.RetryPolicy, {"initial_delay": "1"}, "initial_delay"),
+        (scim.RetryPolicy, {"deadline": "5"}, "deadline"),
+        (scim.RetryPolicy, {"deadline": 0}, "deadline"),
+        (scim.RetryPolicy, {"max_attempts": True}, "max_attempts"),
+        (scim.RetryPolicy, {"initial_delay": float("inf")}, "initial_delay"),
+        (scim.AdaptiveRateLimiter, {"min_rate": 0}, "min_rate"),
+        (scim.AdaptiveRateLimiter, {"backoff": 0}, "backoff"),
+        (scim.AdaptiveRateLimiter, {"backoff": 1.5}, "backoff"),
+        (scim.AdaptiveRateLimiter, {"max_rate": float("nan")}, "max_rate"),
+        (scim.AdaptiveRateLimiter, {"window": 0}, "window"),
+        (scim.RetryBudget, {"retry_cost": -5}, "retry_cost"),
+        (scim.RetryBudget, {"capacity": "10"}, "capacity"),
+        (scim.Timeout, {"connect": float("inf")}, "connect"),
+    ],
+)
+def test_every_tunable_is_checked_at_construction(
+    factory: Any, kwargs: dict[str, Any], argument: str
+) -> None:
+    # A bad knob must fail here, not as a TypeError or ZeroDivisionError mid-batch.
+    with pytest.raises(scim.InvalidRequestError) as info:
+        factory(**kwargs)
+    assert info.value.argument == argument
+
+
+def test_policies_accept_unbounded_waits() -> None:
+    policy = scim.RetryPolicy(max_retry_after=math.inf, deadline=math.inf, max_delay=math.inf)
+    assert policy.deadline == math.inf

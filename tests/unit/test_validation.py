@@ -32,6 +32,18 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("org with CR", lambda c: c.get_connection("org\r"), "organization_id"),
     ("org with NUL", lambda c: c.get_connection("org\x00"), "organization_id"),
     ("huge org", lambda c: c.get_connection("o" * 5000), "organization_id"),
+    ("dot org", lambda c: c.get_connection("."), "organization_id"),
+    ("dot-dot connection", lambda c: c.delete_connection("org", ".."), "connection_id"),
+    ("dot groups", lambda c: c.get_groups("org", "."), "connection_id"),
+    ("surrogate org", lambda c: c.get_connection("org\ud800"), "organization_id"),
+    ("none org", lambda c: c.get_connection(None), "organization_id"),  # type: ignore[arg-type]
+    ("none org create", lambda c: c.create_connection(None), "organization_id"),  # type: ignore[arg-type]
+    ("surrogate cursor", lambda c: c.get_groups("org", "cid", cursor="\udc00"), "cursor"),
+    (
+        "surrogate display_name",
+        lambda c: c.create_connection("org", display_name="a\ud800"),
+        "display_name",
+    ),
     ("empty connection", lambda c: c.delete_connection("org", ""), "connection_id"),
     ("none connection", lambda c: c.rotate_start("org", None), "connection_id"),  # type: ignore[arg-type]
     ("limit 0", lambda c: c.get_groups("org", "cid", limit=0), "limit"),
@@ -67,6 +79,16 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     (
         "session token LF",
         lambda c: c.get_connection("org", member_session_token="a\r\nb"),
+        "member_session_token",
+    ),
+    (
+        "session token non-ASCII",
+        lambda c: c.get_connection("org", member_session_token="tök\u2028n"),
+        "member_session_token",
+    ),
+    (
+        "session token surrogate",
+        lambda c: c.get_connection("org", member_session_token="t\ud800"),
         "member_session_token",
     ),
     (
@@ -113,6 +135,9 @@ def test_secret_values_never_appear_in_messages() -> None:
         ({"project_id": "p", "secret": "s", "retry": 3}, "retry"),
         ({"project_id": "p", "secret": "s", "max_connections": 0}, "max_connections"),
         ({"project_id": "p", "secret": "s", "max_connections": 1.5}, "max_connections"),
+        ({"project_id": "p", "secret": "s", "base_url": "https://h:99999"}, "base_url"),
+        ({"project_id": "p\ud800", "secret": "s"}, "project_id (or STYTCH_PROJECT_ID)"),
+        ({"project_id": "p", "secret": "sé"}, "secret (or STYTCH_SECRET)"),
     ],
 )
 def test_bad_client_construction(
