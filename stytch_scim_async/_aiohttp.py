@@ -2,11 +2,17 @@
 
 Redirects are never followed (they would carry credentials elsewhere), TLS is
 verified unless the caller passes its own `ssl.SSLContext`, and bodies are read up
-to a cap so a misbehaving proxy cannot exhaust memory.
+to a cap (after decompression) so a misbehaving proxy cannot exhaust memory.
+
+Requests wait for one of `max_connections` slots *before* aiohttp's timeout starts:
+time spent queueing behind a busy pool is not a network failure, and counting it
+would turn a large batch's queue into spurious (and, for a create, ambiguous)
+timeouts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -39,20 +45,27 @@ class Transport:
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
+        self._slots = asyncio.Semaphore(max_connections)
         # Our session carries our timeout and TLS settings; a caller's session gets them
-        # on every request instead.
+        # on every request instead, and its raise_for_status is overridden: we map
+        # statuses ourselves, and aiohttp's exception would carry our headers.
         self._request_options: dict[str, Any] = {"allow_redirects": False}
         if session is not None:
             self._request_options["timeout"] = self._timeout
+            self._request_options["raise_for_status"] = False
             if ssl_context is not None:
                 self._request_options["ssl"] = ssl_context
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise errors.InvalidRequestError("client", "is closed")
+        if self._session is not None and self._session.closed:
+            raise errors.InvalidRequestError("session", "the aiohttp session passed in is closed")
         if self._session is None:
             # Created lazily, inside the running loop, as aiohttp requires.
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
+            # The slots bound concurrency; the connector's own limit would queue inside
+            # the timeout.
+            connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl)
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=self._timeout, auto_decompress=True
             )
@@ -62,15 +75,22 @@ class Transport:
         """One attempt: status, headers and (capped) body, or a `TransportError`."""
         session = self._get_session()
         try:
-            async with session.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                data=request.body,
-                **self._request_options,
-            ) as response:
-                length = response.content_length
-                if length is not None and length <= MAX_BODY_BYTES:
+            async with (
+                self._slots,
+                session.request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    data=request.body,
+                    **self._request_options,
+                ) as response,
+            ):
+                length = response.content_length  # of the encoded body, if compressed
+                if (
+                    length is not None
+                    and length <= MAX_BODY_BYTES
+                    and "Content-Encoding" not in response.headers
+                ):
                     body = await response.read()
                 else:
                     body = await _read_capped(response)
@@ -83,11 +103,18 @@ class Transport:
             raise errors.RequestTimeoutError(
                 f"{request.operation}: no response within {self._timeout.total} s"
             ) from exc
+        except aiohttp.ClientResponseError as exc:
+            # Its request_info holds our request headers (credentials, sessions), so it
+            # must not even be the context of what we raise: that is done below.
+            unreadable = f"{type(exc).__name__}, status {exc.status}"
         except aiohttp.ClientError as exc:
             raise errors.TransportError(
                 f"{request.operation}: the connection failed after the request was sent "
                 f"({type(exc).__name__})"
             ) from exc
+        raise errors.TransportError(
+            f"{request.operation}: the response could not be read ({unreadable})"
+        )
 
     async def aclose(self) -> None:
         """Close the session if we created it; a caller's session is left open."""

@@ -53,6 +53,25 @@ async def test_aiohttp_errors_are_mapped(
     assert len(sleeps.delays) == 2
 
 
+async def test_a_response_error_never_carries_our_request_headers(
+    client: scim.SCIMClient,
+) -> None:
+    from multidict import CIMultiDict, CIMultiDictProxy
+    from yarl import URL as YURL
+
+    sent = CIMultiDictProxy(CIMultiDict({"Authorization": "Basic c2VjcmV0LXRlc3QtMQ=="}))
+    info = aiohttp.RequestInfo(YURL(BASE), "GET", sent, YURL(BASE))
+    exc = aiohttp.ClientResponseError(info, (), status=502, message="bad")
+    with aioresponses() as mocked:
+        mocked.get(URL, exception=exc)
+        with pytest.raises(scim.TransportError) as raised:
+            await scim.SCIMClient.with_retry(client, scim.RetryPolicy.disabled()).get_connection(
+                "org-1"
+            )
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    assert "c2VjcmV0" not in repr(raised.value) and "502" in str(raised.value)
+
+
 async def test_base_url_is_inferred_from_the_credentials() -> None:
     async with scim.SCIMClient("project-live-1", "s") as live:
         assert live.base_url == "https://api.stytch.com"
@@ -148,3 +167,76 @@ async def test_tls_is_verified_unless_a_context_is_given() -> None:
         session = custom._transport._get_session()
         assert session.connector._ssl is context  # type: ignore[union-attr]
         assert context.verify_mode is ssl.CERT_REQUIRED
+
+
+async def test_a_compressed_body_is_capped_after_decompression(
+    server: tuple[Recorder, str],
+) -> None:
+    import gzip
+    import tracemalloc
+
+    recorder, url = server
+    # 64 MiB of JSON whitespace that travels as ~64 KiB: Content-Length is no guide.
+    recorder.body = gzip.compress(b"{" + b" " * (64 << 20) + b"}")
+    recorder.headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    policy = scim.RetryPolicy.disabled()
+    async with scim.SCIMClient("project-test-1", "s", base_url=url, retry=policy) as c:
+        tracemalloc.start()
+        try:
+            with pytest.raises(scim.ResponseDecodeError) as info:
+                await c.get_connection("org-1")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert info.value.status_code == 200
+    assert peak < 16 << 20
+
+
+async def test_queueing_for_a_connection_is_not_a_timeout() -> None:
+    import asyncio
+
+    active = peak = 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.2)
+        active -= 1
+        return web.json_response({"request_id": "r", "status_code": 200})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", slow)
+    policy = scim.RetryPolicy.disabled()
+    async with TestServer(app, host="127.0.0.1") as test_server:
+        url = str(test_server.make_url("")).rstrip("/")
+        async with scim.SCIMClient(
+            "project-test-1", "s", base_url=url, retry=policy, timeout=0.5, max_connections=2
+        ) as c:
+            # Eight calls through two connections take ~0.8 s, each exchange 0.2 s:
+            # only the exchange counts against the 0.5 s attempt timeout.
+            results = await asyncio.gather(*(c.get_connection(f"org-{i}") for i in range(8)))
+    assert len(results) == 8
+    assert peak == 2
+
+
+async def test_a_callers_session_settings_do_not_change_error_mapping(
+    server: tuple[Recorder, str],
+) -> None:
+    recorder, url = server
+    recorder.status = 404
+    recorder.body = b'{"status_code": 404, "error_type": "organization_not_found"}'
+    policy = scim.RetryPolicy.disabled()
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        c = scim.SCIMClient("project-test-1", "s", base_url=url, retry=policy, session=session)
+        with pytest.raises(scim.NotFoundError) as info:
+            await c.get_connection("org-1", member_session_token="member-session-secret")
+        await c.aclose()
+        assert not session.closed  # the caller's, so left open
+    assert info.value.error_type == "organization_not_found"
+    closed = aiohttp.ClientSession()
+    await closed.close()
+    c = scim.SCIMClient("project-test-1", "s", base_url=url, session=closed)
+    with pytest.raises(scim.InvalidRequestError) as refused:
+        await c.get_connection("org-1")
+    assert refused.value.argument == "session"
