@@ -71,9 +71,23 @@ class Transport:
             )
         return self._session
 
-    async def send(self, request: Request) -> tuple[int, Mapping[str, str], bytes]:
-        """One attempt: status, headers and (capped) body, or a `TransportError`."""
+    async def send(
+        self, request: Request, limit: float | None = None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One attempt: status, headers and (capped) body, or a `TransportError`.
+
+        `limit` (seconds) shortens this attempt's timeout, never lengthens it."""
         session = self._get_session()
+        options = self._request_options
+        timeout = self._timeout
+        if limit is not None and (timeout.total is None or limit < timeout.total):
+            if limit <= 0:
+                raise errors.RequestTimeoutError(
+                    f"{request.operation}: the call's deadline passed; nothing was sent"
+                )
+            connect = limit if timeout.connect is None else min(timeout.connect, limit)
+            timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
+            options = {**options, "timeout": timeout}
         try:
             async with (
                 self._slots,
@@ -82,7 +96,7 @@ class Transport:
                     request.url,
                     headers=request.headers,
                     data=request.body,
-                    **self._request_options,
+                    **options,
                 ) as response,
             ):
                 length = response.content_length  # of the encoded body, if compressed
@@ -101,7 +115,7 @@ class Transport:
             ) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise errors.RequestTimeoutError(
-                f"{request.operation}: no response within {self._timeout.total} s"
+                f"{request.operation}: no response within {timeout.total:g} s"
             ) from exc
         except aiohttp.ClientResponseError as exc:
             # Its request_info holds our request headers (credentials, sessions), so it

@@ -50,6 +50,8 @@ def count_requests_in(counter: list[int]) -> None:
 
 
 T = TypeVar("T")
+#: One attempt of a call, given the time left of its deadline (None: no deadline).
+Attempt = Callable[[float | None], Awaitable[T]]
 
 LIVE_URL = "https://api.stytch.com"
 TEST_URL = "https://test.stytch.com"
@@ -152,9 +154,14 @@ class _BaseClient:
         return headers
 
     async def _attempt(
-        self, operation: str, params: dict[str, Any], headers: dict[str, str]
+        self,
+        operation: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        limit: float | None = None,
     ) -> Any:
-        """One HTTP exchange, paced by the rate limiter and feeding it."""
+        """One HTTP exchange, paced by the rate limiter and feeding it; `limit` caps its
+        timeout (the time left of a deadline)."""
         endpoint = ENDPOINTS[operation]
         request = build_request(endpoint, self._mode, self._base_url, params, headers)
         limiter = self.rate_limiter
@@ -165,7 +172,7 @@ class _BaseClient:
         counter = _REQUEST_COUNTER.get()
         if counter is not None:
             counter[0] += 1
-        status, response_headers, body = await self._transport.send(request)
+        status, response_headers, body = await self._transport.send(request, limit)
         if status < 300:
             limiter.on_success(time.monotonic())
             return parse_response(endpoint, status, response_headers, body)
@@ -179,31 +186,36 @@ class _BaseClient:
         self,
         operation: str,
         kind: RetryKind,
-        attempt: Callable[[], Awaitable[T]],
+        attempt: Attempt[T],
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None = None,
     ) -> Awaitable[T]:
         """Call `attempt` under the retry policy, the budget and the deadline.
 
         `rescue` sees every failed attempt and may turn it into a result (reconciliation
-        of creates and rotations) or raise. The engine is a plain function returning a
-        coroutine: every frame on the await chain is resumed on each I/O wake-up.
+        of creates and rotations) or raise. A safe operation is cut at the deadline. A
+        create or rotation is not: cutting it could lose a token, so the deadline caps
+        each attempt's timeout and stops new attempts, but a reconciliation runs to its
+        end. The engine is a plain function returning a coroutine: every frame on the
+        await chain is resumed on each I/O wake-up.
         """
         deadline = self.retry.deadline
         if deadline is None:
-            return self._attempts(operation, kind, attempt, rescue)
-        return self._within_deadline(deadline, operation, kind, attempt, rescue)
+            return self._attempts(operation, kind, attempt, rescue, None)
+        if kind is RetryKind.SAFE:
+            return self._within_deadline(deadline, operation, kind, attempt, rescue)
+        return self._attempts(operation, kind, attempt, rescue, time.monotonic() + deadline)
 
     async def _within_deadline(
         self,
         deadline: float,
         operation: str,
         kind: RetryKind,
-        attempt: Callable[[], Awaitable[T]],
+        attempt: Attempt[T],
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
     ) -> T:
         try:
             async with asyncio.timeout(deadline):
-                return await self._attempts(operation, kind, attempt, rescue)
+                return await self._attempts(operation, kind, attempt, rescue, None)
         except TimeoutError as exc:
             raise errors.RequestTimeoutError(
                 f"{operation}: the call's deadline of {deadline} s passed"
@@ -213,16 +225,17 @@ class _BaseClient:
         self,
         operation: str,
         kind: RetryKind,
-        attempt: Callable[[], Awaitable[T]],
+        attempt: Attempt[T],
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
+        ends: float | None,
     ) -> T:
         # The first attempt runs bare: building tenacity's machinery costs more CPU than
         # the HTTP exchange itself, and most calls never need it.
         started = time.monotonic()
         try:
-            result = await attempt()
+            result = await attempt(None if ends is None else ends - started)
         except errors.StytchSCIMError as exc:
-            result = await self._retrying(operation, kind, attempt, rescue, exc, started)
+            return await self._retrying(operation, kind, attempt, rescue, exc, started, ends)
         self.retry_budget.refund()
         return result
 
@@ -230,20 +243,21 @@ class _BaseClient:
         self,
         operation: str,
         kind: RetryKind,
-        attempt: Callable[[], Awaitable[T]],
+        attempt: Attempt[T],
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
         failure: errors.StytchSCIMError,
         started: float,
+        ends: float | None,
     ) -> T:
         pending: errors.StytchSCIMError | None = failure
-        retrying = self.retry.to_tenacity(
+        retrying, decision = self.retry.retrying(
             operation, kind, budget=self.retry_budget, started=started
         )
         async for try_ in retrying:
             with try_:
                 if pending is None:
                     try:
-                        result = await attempt()
+                        result = await attempt(None if ends is None else ends - time.monotonic())
                     except errors.StytchSCIMError as exc:
                         pending = exc
                 if pending is not None:
@@ -251,6 +265,8 @@ class _BaseClient:
                     if rescue is None:
                         raise failed
                     result = await rescue(failed)
+        # Success after retries returns what they took from the budget (botocore's rule).
+        self.retry_budget.refund(max(decision.spent, 1))
         return result
 
     def _call(

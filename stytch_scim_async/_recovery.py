@@ -152,25 +152,30 @@ class Recovery:
             ) from failure
         if not recover_token:
             raise errors.TokenLostError(connection) from failure
-        try:
-            return await self.recover(connection, params, headers)
-        except errors.StytchSCIMError as exc:
-            raise errors.TokenLostError(connection) from exc
+        return await self.recover(connection, params, headers)
 
     async def recover(
         self, connection: SCIMConnection, params: dict[str, Any], headers: dict[str, str]
     ) -> CreateConnectionResponse:
         """Give a connection whose token nobody holds a new one (rotate start + complete)."""
         target = {**_org(params), "connection_id": connection.connection_id}
-        started = await self._client._call("rotate_start", target, headers)
-        completed = await self._client._call("rotate_complete", target, headers)
+        try:
+            started = await self._client._call("rotate_start", target, headers)
+        except errors.StytchSCIMError as exc:
+            raise errors.TokenLostError(connection) from exc
+        next_token = started.connection.next_bearer_token
+        try:
+            completed = await self._client._call("rotate_complete", target, headers)
+        except errors.StytchSCIMError as exc:
+            # The rotation may or may not have completed: hand over the token it made.
+            raise errors.TokenLostError(connection, next_bearer_token=next_token) from exc
         fresh: SCIMConnection = completed.connection
         return CreateConnectionResponse(
             request_id=completed.request_id,
             status_code=completed.status_code,
             connection=SCIMConnectionWithToken(
                 **{name: getattr(fresh, name) for name in _BASE_FIELDS},
-                bearer_token=started.connection.next_bearer_token,
+                bearer_token=next_token,
                 bearer_token_expires_at=fresh.bearer_token_expires_at,
                 scim_group_implicit_role_assignments=fresh.scim_group_implicit_role_assignments,
             ),
@@ -182,7 +187,7 @@ class Recovery:
     ) -> Callable[[errors.StytchSCIMError], Awaitable[Any]] | None:
         """The reconciliation for one call of `operation`, if it needs any."""
         if operation in _ROTATIONS:
-            return partial(self.rescue_rotation, operation, params, headers)
+            return partial(self.rescue_rotation, operation, params, headers, [False])
         if operation == "delete":
             return partial(self._rescue_delete, params, headers)
         return None
@@ -211,10 +216,22 @@ class Recovery:
         operation: str,
         params: dict[str, Any],
         headers: dict[str, str],
+        ambiguous: list[bool],
         failure: errors.StytchSCIMError,
     ) -> Any:
-        """After a failed rotate start/complete/cancel: find out whether it took effect."""
-        if not RetryPolicy.is_ambiguous(failure):
+        """After a failed rotate start/complete/cancel: find out whether it took effect.
+
+        `ambiguous[0]` remembers, across the attempts of one call, that an earlier one
+        may have committed: a complete or cancel then answered "not rotating" is most
+        likely the repeat of one that did, so that answer is checked too."""
+        if RetryPolicy.is_ambiguous(failure):
+            ambiguous[0] = True
+        elif not (
+            ambiguous[0]
+            and operation != "rotate_start"
+            and isinstance(failure, errors.BadRequestError)
+            and failure.error_type == "scim_connection_not_rotating_token"
+        ):
             raise failure
         current = await self._current(params, headers)
         connection = current.connection if current is not None else None

@@ -101,15 +101,28 @@ class RetryPolicy:
     ) -> tenacity.AsyncRetrying:
         """A fresh `AsyncRetrying` for one call of `operation` that began at `started`
         (by `clock`; now if None)."""
+        retrying, _ = self.retrying(operation, kind, budget=budget, clock=clock, started=started)
+        return retrying
+
+    def retrying(
+        self,
+        operation: str,
+        kind: RetryKind,
+        *,
+        budget: RetryBudget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        started: float | None = None,
+    ) -> tuple[tenacity.AsyncRetrying, RetryDecision]:
+        """`to_tenacity`, with the per-call decision state (the budget it spent)."""
         import tenacity  # deferred: most imports of this package never retry anything
 
         if started is None:
             started = clock()
-        decision = _Decision(self, operation, kind, budget, clock, started)
+        decision = RetryDecision(self, operation, kind, budget, clock, started)
         kwargs: dict[str, Any] = {}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
-        return tenacity.AsyncRetrying(
+        retrying = tenacity.AsyncRetrying(
             retry=decision.retry,
             wait=decision.wait,
             stop=tenacity.stop_never,
@@ -117,10 +130,11 @@ class RetryPolicy:
             reraise=True,
             **kwargs,
         )
+        return retrying, decision
 
 
 @attrs.define
-class _Decision:
+class RetryDecision:
     """The per-call state tenacity's callbacks share: the next delay, budget spent."""
 
     policy: RetryPolicy
@@ -130,6 +144,7 @@ class _Decision:
     clock: Callable[[], float]
     started: float
     next_delay: float = 0.0
+    spent: int = 0
 
     def retry(self, state: tenacity.RetryCallState) -> bool:
         outcome = state.outcome
@@ -148,8 +163,10 @@ class _Decision:
         deadline = self.policy.deadline
         if deadline is not None and self.clock() - self.started + delay >= deadline:
             return False
-        if self.budget is not None and not self.budget.try_spend(error):
-            return False
+        if self.budget is not None:
+            if not self.budget.try_spend(error):
+                return False
+            self.spent += self.budget.cost(error)
         self.next_delay = delay
         return True
 

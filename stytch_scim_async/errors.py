@@ -201,11 +201,23 @@ class ResponseDecodeError(StytchSCIMError):
 class TokenLostError(StytchSCIMError):
     """A create (or rotate start) committed but its reply, and so the one-time bearer
     token, never arrived. `connection` is the connection as Stytch now reports it;
-    rotate it (or pass `recover_token=True`) to obtain a usable token."""
+    rotate it (or pass `recover_token=True`) to obtain a usable token.
 
-    def __init__(self, connection: SCIMConnection, *, attempts: int = 1) -> None:
+    `next_bearer_token` is set when a recovery got as far as a rotate start but could
+    not confirm the complete: that token is active if the complete committed (and is
+    the pending one otherwise; completing the rotation makes it active). It is a
+    secret, and never part of the message or repr."""
+
+    def __init__(
+        self,
+        connection: SCIMConnection,
+        *,
+        attempts: int = 1,
+        next_bearer_token: str | None = None,
+    ) -> None:
         self.connection = connection
         self.attempts = attempts
+        self.next_bearer_token = next_bearer_token
         super().__init__(connection.connection_id)
 
     def __str__(self) -> str:

@@ -310,3 +310,61 @@ async def test_delete_of_an_unknown_connection_still_fails(
         await client.delete_connection(ORG, "scim-connection-test-unknown")
     assert info.value.error_type == "no_active_scim_connection"
     assert emu.active_token(ORG) is not None
+
+
+async def test_a_complete_repeated_after_it_committed_is_reported_done(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    cid = (await client.create_connection(ORG, display_name="x")).connection.connection_id
+    started = await client.rotate_start(ORG, cid)
+    emu.script(fault="500_after_commit", route="rotate_complete")
+    emu.script(fault="500_before_commit", route="get", times=3)  # the first check fails
+    # The retried complete is answered "not rotating": proof the first one committed.
+    result = await client.rotate_complete(ORG, cid)
+    assert not result.connection.rotating
+    assert emu.active_token(ORG) == started.connection.next_bearer_token
+
+
+async def test_a_recovery_that_cannot_complete_hands_over_the_pending_token(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.script(fault="500_after_commit", route="create")
+    emu.script(fault="500_before_commit", route="rotate_complete", times=3)
+    with pytest.raises(scim.TokenLostError) as info:
+        await client.create_connection(ORG, display_name="Okta", recover_token=True)
+    pending = info.value.next_bearer_token
+    assert pending is not None
+    assert pending not in str(info.value) and pending not in repr(info.value)
+    completed = await client.rotate_complete(ORG, info.value.connection.connection_id)
+    assert not completed.connection.rotating
+    assert emu.active_token(ORG) == pending
+
+
+async def test_a_deadline_never_cuts_a_create_off_from_its_token(emu: StytchEmulator) -> None:
+    # The create commits and then stalls past the deadline: the attempt is cut at the
+    # deadline, but the reconciliation that recovers its token runs to its end.
+    emu.script(fault="stall_after_commit", route="create", stall_seconds=5)
+    policy = scim.RetryPolicy(deadline=0.5, initial_delay=0.01)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy
+    ) as c:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        created = await c.create_connection(ORG, display_name="x", recover_token=True)
+        assert loop.time() - started < 2.5
+    assert created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)
+
+
+async def test_a_success_after_retries_refunds_what_they_spent(
+    emu: StytchEmulator, fast_retry: scim.RetryPolicy
+) -> None:
+    budget = scim.RetryBudget(capacity=100, available=50)
+    emu.script(fault="500_before_commit", route="get", times=2)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=fast_retry, retry_budget=budget
+    ) as c:
+        await c.get_connection(ORG)
+        assert budget.available == 50  # two retries took 10, the success gave them back
+        await c.get_connection(ORG)
+    assert budget.available == 51  # a first-try success adds one

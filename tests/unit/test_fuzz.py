@@ -32,7 +32,9 @@ class RecordingTransport:
     def __init__(self) -> None:
         self.requests: list[Request] = []
 
-    async def send(self, request: Request) -> tuple[int, Mapping[str, str], bytes]:
+    async def send(
+        self, request: Request, limit: float | None = None
+    ) -> tuple[int, Mapping[str, str], bytes]:
         self.requests.append(request)
         return 200, {}, OK
 
