@@ -122,8 +122,8 @@ class AdaptiveRateLimiter:
         """Record a delivered request; grow the rate after a quiet spell."""
         successes = self._successes
         successes.append(now)
-        if successes[0] < now - self.window:  # keep one window's worth, no more
-            delivered = self._delivered(now)
+        if successes[0] < now - self.window:
+            self._delivered(now)  # trims: keep one window's worth, no more
         if not self.enabled or now - self._last_throttle < self.hold:
             return
         delivered = self._delivered(now)

@@ -58,6 +58,21 @@ class StytchSCIMError(Exception):
     request_id: str | None = None
     """Stytch's request id of the response that failed, when there was one."""
 
+    def _after_attempts(self, text: str) -> str:
+        return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors defeat Exception's default pickling (which re-calls
+        # __init__ with `args`): errors must cross process pools and copy.copy intact.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[StytchSCIMError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidRequestError(StytchSCIMError, ValueError):
     """An argument is wrong; raised before anything is sent.
@@ -110,8 +125,7 @@ class APIStatusError(StytchSCIMError):
         return text
 
     def __str__(self) -> str:
-        text = self._describe()
-        return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
+        return self._after_attempts(self._describe())
 
 
 class BadRequestError(APIStatusError):
@@ -158,8 +172,7 @@ class TransportError(StytchSCIMError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        text = super().__str__()
-        return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
+        return self._after_attempts(super().__str__())
 
 
 class ConnectError(TransportError):
@@ -195,7 +208,7 @@ class ResponseDecodeError(StytchSCIMError):
         if self.request_id:
             text += f" (request_id={self.request_id})"
         text += f"; body starts {self.body_excerpt!r}"
-        return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
+        return self._after_attempts(text)
 
 
 class TokenLostError(StytchSCIMError):

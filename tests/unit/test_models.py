@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import given, settings
 
 import stytch_scim_async as scim
@@ -35,6 +38,28 @@ def test_tokens_are_redacted_everywhere() -> None:
     )
     assert "c" in str(error)
     assert error.attempts == 2
+
+
+ERRORS = [
+    scim.BadRequestError(status_code=400, error_type="x", request_id="r", attempts=2),
+    scim.RateLimitError(status_code=429, retry_after=3.0),
+    scim.InvalidRequestError("limit", "bad"),
+    scim.ResponseDecodeError("not JSON", status_code=200, body_excerpt="<html>"),
+    scim.ConnectError("get: could not connect", attempts=3),
+    scim.TokenLostError(
+        scim.SCIMConnection("o", "c", "active", "d", "okta", "https://x"),
+        next_bearer_token="pending-token",
+    ),
+]
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda e: type(e).__name__)
+def test_errors_survive_pickling_and_copying(error: scim.StytchSCIMError) -> None:
+    # Errors cross process pools (and get copied by frameworks) with every attribute.
+    for clone in (pickle.loads(pickle.dumps(error)), copy.copy(error)):  # noqa: S301
+        assert type(clone) is type(error)
+        assert str(clone) == str(error)
+        assert vars(clone) == vars(error)
 
 
 def test_identity_provider_is_a_str_enum() -> None:
