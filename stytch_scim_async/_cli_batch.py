@@ -122,10 +122,19 @@ async def run_batch(
                 return
             yield request
 
+    def record(outcome: ProvisionOutcome) -> None:
+        # Outcomes of creates still in flight when the loop is left (rejected
+        # credentials, a second interrupt): written down too, tokens included.
+        if results is not None:
+            results.write(outcome_record(outcome))
+        tally.add(outcome)
+
     started = time.monotonic()
-    # Closing the batch on the way out cancels the creates in flight at once, not
+    # Closing the batch on the way out settles the creates in flight at once, not
     # whenever the garbage collector gets to it.
-    batch = client.provision(feed(), concurrency=concurrency, on_progress=on_progress)
+    batch = client.provision(
+        feed(), concurrency=concurrency, on_progress=on_progress, on_abandoned=record
+    )
     try:
         async with contextlib.aclosing(batch):
             async for outcome in batch:

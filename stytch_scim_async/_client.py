@@ -272,6 +272,7 @@ class SCIMClient(_BaseClient):
         verify_absent: bool = False,
         retry: RetryPolicy | None = None,
         on_progress: Callable[[ProvisionProgress], None] | None = None,
+        on_abandoned: Callable[[ProvisionOutcome], object] | None = None,
     ) -> AsyncGenerator[ProvisionOutcome, None]:
         """Create connections for many organizations at once, at most `concurrency` in
         flight, yielding one `ProvisionOutcome` per request as each finishes.
@@ -279,8 +280,12 @@ class SCIMClient(_BaseClient):
         The input (an iterable or async iterable of `ProvisionRequest`) is read lazily.
         Lost tokens are recovered by default; one organization's failure never stops
         the batch; `retry` defaults to this client's policy with at least 6 attempts;
-        `on_progress` receives a `ProvisionProgress` after every outcome. Breaking out
-        of the loop, or cancelling the task iterating it, cancels the creates in flight.
+        `on_progress` receives a `ProvisionProgress` after every outcome.
+
+        Breaking out of the loop starts nothing new; the creates in flight finish and
+        their outcomes go to `on_abandoned` if given (else they are cancelled).
+        Cancelling the task iterating it cancels them, and `on_abandoned` gets a
+        `failed` outcome for each: such a create may have committed.
         """
         from ._provision import provision
 
@@ -292,4 +297,5 @@ class SCIMClient(_BaseClient):
             verify_absent=verify_absent,
             retry=retry,
             on_progress=on_progress,
+            on_abandoned=on_abandoned,
         )

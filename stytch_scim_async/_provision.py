@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -23,6 +24,8 @@ from .models import SCIMConnectionWithToken
 
 if TYPE_CHECKING:
     from ._client import SCIMClient
+
+logger = logging.getLogger("stytch_scim_async")
 
 __all__ = [
     "ProvisionOutcome",
@@ -65,7 +68,7 @@ class ProvisionOutcome:
     request: ProvisionRequest
     status: ProvisionStatus
     connection: SCIMConnectionWithToken | None = None
-    error: errors.StytchSCIMError | None = None
+    error: Exception | None = None
     attempts: int = 0
     request_id: str | None = None
 
@@ -110,21 +113,23 @@ async def _provision_one(
         exists = isinstance(exc, errors.ConnectionExistsError)
         status = ProvisionStatus.ALREADY_EXISTS if exists else ProvisionStatus.FAILED
         return ProvisionOutcome(request, status, None, exc, counter[0], exc.request_id)
+    except Exception as exc:  # a bug of ours or of an injected hook: still one outcome
+        logger.exception("provision: unexpected error for %r", request)
+        return ProvisionOutcome(request, ProvisionStatus.FAILED, None, exc, counter[0])
     status = ProvisionStatus.RECOVERED if response.recovered else ProvisionStatus.CREATED
     return ProvisionOutcome(
         request, status, response.connection, None, counter[0], response.request_id
     )
 
 
-async def _items(
-    requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest],
-) -> AsyncGenerator[ProvisionRequest, None]:
-    if isinstance(requests, AsyncIterable):
-        async for item in requests:
-            yield item
-    else:
-        for item in requests:
-            yield item
+def _abandoned(request: object) -> ProvisionOutcome:
+    request = request if isinstance(request, ProvisionRequest) else ProvisionRequest(str(request))
+    error = errors.TransportError(
+        f"create for {request.organization_id} cancelled in flight: the organization may "
+        "now have a connection whose token was lost (rerun it with verify_absent=False "
+        "to see `already_exists`, then rotate it)"
+    )
+    return ProvisionOutcome(request, ProvisionStatus.FAILED, None, error)
 
 
 async def provision(
@@ -136,13 +141,19 @@ async def provision(
     verify_absent: bool = False,
     retry: RetryPolicy | None = None,
     on_progress: Callable[[ProvisionProgress], None] | None = None,
+    on_abandoned: Callable[[ProvisionOutcome], object] | None = None,
 ) -> AsyncGenerator[ProvisionOutcome, None]:
     """Yield one `ProvisionOutcome` per request, in completion order.
 
-    `retry` defaults to the client's policy with at least 6 attempts. Breaking out of
-    the loop (or cancelling the task iterating it) cancels the creates in flight.
+    `retry` defaults to the client's policy with at least 6 attempts.
     `verify_absent=True` spends one GET per organization to make lost-token recovery
     sound where organizations may already have an identical connection.
+
+    Closing the iteration early (`break`, `aclose()`) starts nothing new. With
+    `on_abandoned`, the creates already in flight are allowed to finish and each of
+    their outcomes (tokens included) is handed to it; without, they are cancelled.
+    Cancelling the task that iterates cancels them at once; `on_abandoned` then gets
+    a `failed` outcome for each, since a cancelled create may have committed.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise errors.InvalidRequestError("concurrency", "must be an int >= 1")
@@ -154,25 +165,30 @@ async def provision(
     worker = client.with_retry(policy)
     counts = dict.fromkeys(ProvisionStatus, 0)
     sent = 0
-    source = _items(requests)
-    pending: set[asyncio.Task[ProvisionOutcome]] = set()
-    exhausted = False
+    pending: dict[asyncio.Future[Any], object] = {}
+
+    def start(item: object) -> None:
+        task = asyncio.create_task(_provision_one(worker, item, recover_token, verify_absent))  # type: ignore[arg-type]
+        pending[task] = item
+
+    # An async source is read in its own task, so outcomes are never held back behind
+    # a source that is slow to produce; a sync one cannot block without blocking us.
+    feed = _Feed(requests)
     try:
         while True:
-            while not exhausted and len(pending) < concurrency:
-                try:
-                    item = await anext(source)
-                except StopAsyncIteration:
-                    exhausted = True
-                    break
-                pending.add(
-                    asyncio.create_task(_provision_one(worker, item, recover_token, verify_absent))
-                )
-            if not pending:
+            while len(pending) < concurrency and (item := feed.poll()) is not _NOTHING:
+                start(item)
+            waiting: set[asyncio.Future[Any]] = set(pending)
+            if len(pending) < concurrency and feed.reading is not None:
+                waiting.add(feed.reading)
+            if not waiting:
                 return
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                outcome = task.result()
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                if finished is feed.reading:
+                    continue  # picked up by the next poll()
+                del pending[finished]
+                outcome: ProvisionOutcome = finished.result()
                 counts[outcome.status] += 1
                 sent += outcome.attempts
                 if on_progress is not None:
@@ -189,9 +205,85 @@ async def provision(
                         )
                     )
                 yield outcome
+    except GeneratorExit:
+        if on_abandoned is not None and pending:
+            await _drain(pending, on_abandoned)
+        raise
     finally:
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        await source.aclose()
+        await _settle(pending, on_abandoned)
+        await feed.aclose()
+
+
+async def _drain(
+    pending: dict[asyncio.Future[Any], object],
+    on_abandoned: Callable[[ProvisionOutcome], object],
+) -> None:
+    """Let the creates in flight finish and hand their outcomes over."""
+    for next_done in asyncio.as_completed(list(pending)):
+        outcome = await next_done
+        on_abandoned(outcome)
+    pending.clear()
+
+
+async def _settle(
+    pending: dict[asyncio.Future[Any], object],
+    on_abandoned: Callable[[ProvisionOutcome], object] | None,
+) -> None:
+    """Cancel what is still in flight and say which organizations it concerned."""
+    if not pending:
+        return
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task, item in pending.items():
+        if task.cancelled():
+            outcome = _abandoned(item)
+            logger.warning("provision: %s", outcome.error)
+        else:  # finished while being cancelled
+            outcome = task.result()
+        if on_abandoned is not None:
+            on_abandoned(outcome)
+    pending.clear()
+
+
+_NOTHING = object()
+
+
+class _Feed:
+    """The request source, polled without ever blocking the outcome loop."""
+
+    def __init__(
+        self, requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest]
+    ) -> None:
+        self._sync = iter(requests) if not isinstance(requests, AsyncIterable) else None
+        self._async = aiter(requests) if isinstance(requests, AsyncIterable) else None
+        self.reading: asyncio.Task[ProvisionRequest] | None = None
+        self.exhausted = False
+
+    def poll(self) -> object:
+        """The next request if one is ready, else `_NOTHING` (a read may be started)."""
+        if self.exhausted:
+            return _NOTHING
+        if self._sync is not None:
+            item = next(self._sync, _NOTHING)
+            self.exhausted = item is _NOTHING
+            return item
+        assert self._async is not None
+        if self.reading is None:
+            self.reading = asyncio.ensure_future(anext(self._async))
+        if not self.reading.done():
+            return _NOTHING
+        reading, self.reading = self.reading, None
+        try:
+            return reading.result()
+        except StopAsyncIteration:
+            self.exhausted = True
+            return _NOTHING
+
+    async def aclose(self) -> None:
+        if self.reading is not None:
+            self.reading.cancel()
+            await asyncio.gather(self.reading, return_exceptions=True)
+        close = getattr(self._async, "aclose", None)
+        if close is not None:
+            await close()

@@ -98,10 +98,12 @@ async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmu
             pulled += 1
             yield request
 
+    abandoned: list[scim.ProvisionOutcome] = []
     async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
 
         async def consume() -> None:
-            async for _ in c.provision(source(), concurrency=5):
+            batch = c.provision(source(), concurrency=5, on_abandoned=abandoned.append)
+            async for _ in batch:
                 raise AssertionError("nothing can finish while every create stalls")
 
         loop = asyncio.get_running_loop()
@@ -116,6 +118,10 @@ async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmu
         assert pulled == 5
         leftovers = [t for t in asyncio.all_tasks() if "_provision_one" in repr(t.get_coro())]
         assert leftovers == []
+    # Each cancelled create may have committed: the caller is told which organizations.
+    assert [o.request for o in abandoned] == orgs(5)
+    assert all(o.status is Status.FAILED for o in abandoned)
+    assert all(isinstance(o.error, scim.TransportError) for o in abandoned)
 
 
 async def test_breaking_out_early_cancels_the_rest(
@@ -150,3 +156,69 @@ async def test_batches_retry_harder_than_single_calls(
     (outcome,) = [o async for o in client.provision(orgs(1))]
     assert outcome.status is Status.CREATED
     assert outcome.attempts == 5
+
+
+async def test_breaking_out_hands_over_the_tokens_still_in_flight(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    requests = orgs(6)
+    for request in requests[1:]:  # all but the first answer late
+        emu.script(
+            fault="stall_after_commit",
+            route="create",
+            organization_id=request.organization_id,
+            stall_seconds=0.3,
+        )
+    abandoned: list[scim.ProvisionOutcome] = []
+    batch = client.provision(requests, concurrency=6, on_abandoned=abandoned.append)
+    first = await anext(batch)  # then leave, as a `break` does
+    await batch.aclose()
+    assert first.request == requests[0]
+    assert sorted(o.request.organization_id for o in abandoned) == [
+        r.organization_id for r in requests[1:]
+    ]
+    for outcome in abandoned:
+        assert outcome.status is Status.CREATED
+        assert outcome.connection is not None
+        assert outcome.connection.bearer_token == emu.active_token(outcome.request.organization_id)
+
+
+async def test_a_slow_source_never_holds_back_finished_outcomes(
+    client: scim.SCIMClient,
+) -> None:
+    first_seen = asyncio.Event()
+
+    async def source() -> AsyncIterator[scim.ProvisionRequest]:
+        yield orgs(1)[0]
+        await first_seen.wait()  # e.g. an upstream queue that waits on our progress
+        yield orgs(2)[1]
+
+    async def consume() -> list[scim.ProvisionOutcome]:
+        outcomes = []
+        async for outcome in client.provision(source()):
+            outcomes.append(outcome)
+            first_seen.set()
+        return outcomes
+
+    outcomes = await asyncio.wait_for(consume(), timeout=5)
+    assert [o.status for o in outcomes] == [Status.CREATED, Status.CREATED]
+
+
+async def test_an_unexpected_error_fails_one_organization_not_the_batch(
+    emu: StytchEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken_sleep(_: float) -> None:
+        raise RuntimeError("a hook blew up")
+
+    requests = orgs(3)
+    emu.script(
+        fault="500_before_commit", route="create", organization_id=requests[1].organization_id
+    )
+    policy = scim.RetryPolicy(max_attempts=6, sleep=broken_sleep)
+    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+        outcomes = {o.request.organization_id: o async for o in c.provision(requests, retry=policy)}
+    broken = outcomes.pop(requests[1].organization_id)
+    assert broken.status is Status.FAILED
+    assert isinstance(broken.error, RuntimeError)
+    assert all(o.status is Status.CREATED for o in outcomes.values())
+    assert "unexpected error" in caplog.text
