@@ -46,6 +46,9 @@ class Transport:
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
         self._slots = asyncio.Semaphore(max_connections)
+        #: Calls (not attempts) in flight on every client sharing this transport.
+        self.calls = 0
+        self._idle: asyncio.Event | None = None
         # Our session carries our timeout and TLS settings; a caller's session gets them
         # on every request instead, and its raise_for_status is overridden: we map
         # statuses ourselves, and aiohttp's exception would carry our headers.
@@ -129,6 +132,18 @@ class Transport:
         raise errors.TransportError(
             f"{request.operation}: the response could not be read ({unreadable})"
         )
+
+    def call_ended(self) -> None:
+        """Count a call out; wake `drain` when none is left."""
+        self.calls -= 1
+        if not self.calls and self._idle is not None:
+            self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until no call is in flight (each is bounded by its own timeouts)."""
+        while self.calls:
+            self._idle = asyncio.Event()
+            await self._idle.wait()
 
     async def aclose(self) -> None:
         """Close the session if we created it; a caller's session is left open."""

@@ -138,7 +138,13 @@ class _BaseClient:
         return clone
 
     async def aclose(self) -> None:
-        """Release the connection pool (a session passed in by the caller stays open)."""
+        """Wait for the calls in flight, then release the connection pool (a session
+        passed in by the caller stays open).
+
+        Waiting matters: a create cut off mid-call could have committed, and its
+        reconciliation needs the pool to find out.
+        """
+        await self._transport.drain()
         await self._transport.aclose()
 
     # -- the engine ---------------------------------------------------------------
@@ -231,11 +237,15 @@ class _BaseClient:
     ) -> T:
         # The first attempt runs bare: building tenacity's machinery costs more CPU than
         # the HTTP exchange itself, and most calls never need it.
+        transport = self._transport
+        transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
         started = time.monotonic()
         try:
             result = await attempt(None if ends is None else ends - started)
         except errors.StytchSCIMError as exc:
             return await self._retrying(operation, kind, attempt, rescue, exc, started, ends)
+        finally:
+            transport.call_ended()
         self.retry_budget.refund()
         return result
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -165,6 +167,22 @@ async def test_without_async_with_and_explicit_aclose(emu: StytchEmulator) -> No
     assert (await c.get_connection(ORG)).connection is None
     await c.aclose()
     await c.aclose()  # idempotent
+    with pytest.raises(scim.InvalidRequestError, match="closed"):
+        await c.get_connection(ORG)
+
+
+async def test_aclose_waits_for_the_calls_in_flight(emu: StytchEmulator) -> None:
+    # A create cut off by a close could have committed; it must finish (and be
+    # reconciled if it has to be) before the pool goes.
+    emu.script(fault="stall_after_commit", route="create", stall_seconds=0.3)
+    c = scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url)
+    create = asyncio.create_task(c.create_connection(ORG, display_name="x"))
+    while emu.stats.total_requests < 1:
+        await asyncio.sleep(0.01)
+    await c.aclose()
+    assert create.done()
+    created = await create
+    assert created.connection.bearer_token == emu.active_token(ORG)
     with pytest.raises(scim.InvalidRequestError, match="closed"):
         await c.get_connection(ORG)
 

@@ -38,9 +38,6 @@ class RecordingTransport:
         self.requests.append(request)
         return 200, {}, OK
 
-    async def aclose(self) -> None:
-        return None
-
 
 TEXT = st.text(max_size=40) | st.text(min_size=1000, max_size=3000, alphabet="ab/.%?#\r\n")
 
@@ -54,7 +51,7 @@ async def test_any_arguments_give_a_well_formed_request_or_invalid_request_error
         "project-test-1", "s", base_url="https://test.stytch.com", retry=scim.RetryPolicy.disabled()
     )
     transport = RecordingTransport()
-    client._transport = transport  # type: ignore[assignment]
+    client._transport.send = transport.send  # type: ignore[method-assign]
     calls: list[Callable[[], Awaitable[object]]] = [
         lambda: client.get_connection(org),
         lambda: client.update_connection(
