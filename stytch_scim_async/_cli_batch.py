@@ -103,6 +103,7 @@ async def run_batch(
     *,
     results: ResultsFile | None,
     concurrency: int,
+    verify_absent: bool = False,
     on_progress: Callable[[ProvisionProgress], None] | None = None,
     check: Callable[[ProvisionOutcome], None] | None = None,
     stop: asyncio.Event | None = None,
@@ -133,7 +134,11 @@ async def run_batch(
     # Closing the batch on the way out settles the creates in flight at once, not
     # whenever the garbage collector gets to it.
     batch = client.provision(
-        feed(), concurrency=concurrency, on_progress=on_progress, on_abandoned=record
+        feed(),
+        concurrency=concurrency,
+        verify_absent=verify_absent,
+        on_progress=on_progress,
+        on_abandoned=record,
     )
     try:
         async with contextlib.aclosing(batch):

@@ -96,6 +96,15 @@ def _load_requests(file: str, input_format: InputFormat | None, out: str) -> lis
     is_flag=True,
     help="Count organizations that already had a connection as done.",
 )
+@click.option(
+    "--verify-absent",
+    is_flag=True,
+    help=(
+        "Check each organization has no connection before creating one (one GET more "
+        "each): use it when some may already have a connection with the same display "
+        "name and IdP, which a lost-reply recovery could otherwise rotate."
+    ),
+)
 @api_options
 @verbose_option
 def provision(
@@ -105,6 +114,7 @@ def provision(
     concurrency: int,
     max_rate: float | None,
     allow_existing: bool,
+    verify_absent: bool,
     api: Api,
 ) -> None:
     """Create a SCIM connection for every organization in FILE (CSV, JSON Lines, or -).
@@ -135,6 +145,7 @@ def provision(
                 tally,
                 results=results,
                 concurrency=concurrency,
+                verify_absent=verify_absent,
                 on_progress=on_progress,
                 stop=stop,
             )

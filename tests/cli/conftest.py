@@ -80,9 +80,9 @@ class ThreadedEmulator:
         """Requests seen on one route."""
         return self.call(lambda: self.emu.stats.count(route))
 
-    def add_connection(self, organization_id: str) -> dict[str, Any]:
+    def add_connection(self, organization_id: str, **fields: Any) -> dict[str, Any]:
         """Pre-seed a connection (as if created elsewhere)."""
-        return self.call(lambda: self.emu.add_connection(organization_id))
+        return self.call(lambda: self.emu.add_connection(organization_id, **fields))
 
     def script(self, **kwargs: Any) -> None:
         """Script a fault for the next matching requests."""

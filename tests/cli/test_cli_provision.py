@@ -285,6 +285,29 @@ def test_existing_connections_fail_unless_allowed(
     assert cli("provision", str(source), "--out", str(out)).exit_code == 1
 
 
+@pytest.mark.parametrize("verify", [False, True])
+def test_verify_absent_protects_an_identical_existing_connection(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, verify: bool
+) -> None:
+    # org(1) already has exactly the connection the file asks for, and the create
+    # for it fails ambiguously: only --verify-absent can tell it was there before.
+    emulator.add_connection(org(1), display_name="Org 1", identity_provider="okta")
+    live = emulator.active_token(org(1))
+    emulator.script(fault="500_before_commit", route="create", organization_id=org(1))
+    source = write_csv(tmp_path / "orgs.csv", range(3))
+    out = tmp_path / "out.jsonl"
+    flags = ["--verify-absent"] if verify else []
+    cli("provision", str(source), "--out", str(out), *flags)
+    row = next(row for row in records(out) if row["organization_id"] == org(1))
+    if verify:
+        assert row["status"] == "already_exists"
+        assert emulator.active_token(org(1)) == live  # the IdP's token still works
+    else:  # the documented limit of recovery without it
+        assert row["status"] == "recovered"
+    others = [row for row in records(out) if row["organization_id"] != org(1)]
+    assert [row["status"] for row in others] == ["created", "created"]
+
+
 def test_rejected_credentials_stop_the_batch(
     cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
 ) -> None:
