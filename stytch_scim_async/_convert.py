@@ -7,6 +7,7 @@ turning RFC 3339 timestamps into timezone-aware datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -41,13 +42,16 @@ def _parse_optional_datetime(value: Any, _: type[Any]) -> datetime | None:
     return _parse_datetime(value, datetime)
 
 
-def _tuple_from_list(value: Any, type_: type[Any]) -> tuple[Any, ...]:
-    if value is None:  # a missing or null list means empty
-        return ()
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    (item_type, _) = type_.__args__
-    return tuple(converter.structure(item, item_type) for item in value)
+def _tuple_from_list(conv: cattrs.Converter) -> Callable[[Any, type[Any]], tuple[Any, ...]]:
+    def structure_tuple(value: Any, type_: type[Any]) -> tuple[Any, ...]:
+        if value is None:  # a missing or null list means empty
+            return ()
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        (item_type, _) = type_.__args__
+        return tuple(conv.structure(item, item_type) for item in value)
+
+    return structure_tuple
 
 
 def make_converter() -> cattrs.Converter:
@@ -63,7 +67,7 @@ def make_converter() -> cattrs.Converter:
             and len(getattr(t, "__args__", ())) == 2
             and t.__args__[1] is Ellipsis
         ),
-        _tuple_from_list,
+        _tuple_from_list(conv),
     )
     return conv
 
