@@ -199,17 +199,16 @@ class _BaseClient:
 
         `rescue` sees every failed attempt and may turn it into a result (reconciliation
         of creates and rotations) or raise. A safe operation is cut at the deadline. A
-        create or rotation is not: cutting it could lose a token, so the deadline caps
-        each attempt's timeout and stops new attempts, but a reconciliation runs to its
-        end. The engine is a plain function returning a coroutine: every frame on the
-        await chain is resumed on each I/O wake-up.
+        create or rotation gets a grace of one attempt's timeout past it: the deadline
+        caps each attempt's timeout and stops new attempts, so only the reconciliation
+        of an attempt that may have committed (which decides whether a token is lost)
+        runs into the grace. The engine is a plain function returning a coroutine:
+        every frame on the await chain is resumed on each I/O wake-up.
         """
         deadline = self.retry.deadline
         if deadline is None:
             return self._attempts(operation, kind, attempt, rescue, None)
-        if kind is RetryKind.SAFE:
-            return self._within_deadline(deadline, operation, kind, attempt, rescue)
-        return self._attempts(operation, kind, attempt, rescue, time.monotonic() + deadline)
+        return self._within_deadline(deadline, operation, kind, attempt, rescue)
 
     async def _within_deadline(
         self,
@@ -219,12 +218,17 @@ class _BaseClient:
         attempt: Attempt[T],
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
     ) -> T:
+        if kind is RetryKind.SAFE:
+            ends, grace = None, 0.0
+        else:
+            ends, grace = time.monotonic() + deadline, self.timeout.total
         try:
-            async with asyncio.timeout(deadline):
-                return await self._attempts(operation, kind, attempt, rescue, None)
+            async with asyncio.timeout(deadline + grace):
+                return await self._attempts(operation, kind, attempt, rescue, ends)
         except TimeoutError as exc:
             raise errors.RequestTimeoutError(
                 f"{operation}: the call's deadline of {deadline} s passed"
+                + (f" and its reconciliation did not end within {grace:g} s more" if grace else "")
             ) from exc
 
     async def _attempts(

@@ -98,6 +98,7 @@ class Recovery:
         if verify_absent:
             return self._create_if_absent(params, headers, recover_token)
         ambiguous = False
+        found: list[SCIMConnection] = []  # the connection a reconciliation identified
 
         async def rescue(failure: errors.StytchSCIMError) -> CreateConnectionResponse:
             nonlocal ambiguous
@@ -108,10 +109,26 @@ class Recovery:
             elif not RetryPolicy.is_ambiguous(failure):
                 raise failure
             ambiguous = True
-            return await self._reconcile_create(params, headers, failure, recover_token)
+            return await self._reconcile_create(params, headers, failure, recover_token, found)
 
         attempt = partial(self._client._attempt, "create", params, headers)
-        return self._client._run("create", RetryKind.CREATE, attempt, rescue)
+        run = self._client._run("create", RetryKind.CREATE, attempt, rescue)
+        if self._client.retry.deadline is None:
+            return run
+        return self._naming_the_connection(run, found)
+
+    @staticmethod
+    async def _naming_the_connection(
+        run: Awaitable[CreateConnectionResponse], found: list[SCIMConnection]
+    ) -> CreateConnectionResponse:
+        """A deadline that cuts a recovery short must still say which connection lost
+        its token."""
+        try:
+            return await run
+        except errors.RequestTimeoutError as exc:
+            if found:
+                raise errors.TokenLostError(found[0], attempts=exc.attempts) from exc
+            raise
 
     async def _create_if_absent(
         self, params: dict[str, Any], headers: dict[str, str], recover_token: bool
@@ -135,6 +152,7 @@ class Recovery:
         headers: dict[str, str],
         failure: errors.StytchSCIMError,
         recover_token: bool,
+        found: list[SCIMConnection],
     ) -> CreateConnectionResponse:
         current = await self._current(params, headers)
         if current is None or current.connection is None:
@@ -152,6 +170,7 @@ class Recovery:
             ) from failure
         if not recover_token:
             raise errors.TokenLostError(connection) from failure
+        found.append(connection)
         return await self.recover(connection, params, headers)
 
     async def recover(
