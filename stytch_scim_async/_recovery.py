@@ -111,8 +111,7 @@ class Recovery:
             ambiguous = True
             return await self._reconcile_create(params, headers, failure, recover_token, found)
 
-        attempt = partial(self._client._attempt, "create", params, headers)
-        run = self._client._run("create", RetryKind.CREATE, attempt, rescue)
+        run = self._client._run("create", RetryKind.CREATE, params, headers, rescue)
         if self._client.retry.deadline is None:
             return run
         return self._naming_the_connection(run, found)
