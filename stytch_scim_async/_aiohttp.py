@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,74 +76,87 @@ class Transport:
         return self._session
 
     async def send(
-        self, request: Request, limit: float | None = None
+        self, request: Request, ends: float | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One attempt: status, headers and (capped) body, or a `TransportError`.
 
-        `limit` (seconds) shortens this attempt's timeout, never lengthens it."""
+        `ends` (a `time.monotonic()` instant, the call's deadline) shortens this
+        attempt's timeout, never lengthens it; it is measured once a connection slot
+        is ours, and a request whose time ran out while queueing is not sent at all."""
         session = self._get_session()
-        options = self._request_options
-        timeout = self._timeout
-        if limit is not None and (timeout.total is None or limit < timeout.total):
-            if limit <= 0:
-                raise errors.RequestTimeoutError(
-                    f"{request.operation}: the call's deadline passed; nothing was sent"
-                )
-            connect = limit if timeout.connect is None else min(timeout.connect, limit)
-            timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
-            options = {**options, "timeout": timeout}
-        try:
-            async with (
-                self._slots,
-                session.request(
+        async with self._slots:
+            options = self._request_options
+            timeout = self._timeout
+            if ends is not None:
+                limit = ends - time.monotonic()
+                if limit <= 0:
+                    raise errors.RequestTimeoutError(
+                        f"{request.operation}: the call's deadline passed before the "
+                        "request could be sent; nothing was sent",
+                        sent=False,
+                    )
+                if timeout.total is None or limit < timeout.total:
+                    connect = limit if timeout.connect is None else min(timeout.connect, limit)
+                    timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
+                    options = {**options, "timeout": timeout}
+            try:
+                async with session.request(
                     request.method,
                     request.url,
                     headers=request.headers,
                     data=request.body,
                     **options,
-                ) as response,
-            ):
-                length = response.content_length  # of the encoded body, if compressed
-                if (
-                    length is not None
-                    and length <= MAX_BODY_BYTES
-                    and "Content-Encoding" not in response.headers
-                ):
-                    body = await response.read()
-                else:
-                    body = await _read_capped(response)
-                return response.status, response.headers, body
-        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-            raise errors.ConnectError(
-                f"{request.operation}: could not connect ({type(exc).__name__})"
-            ) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise errors.RequestTimeoutError(
-                f"{request.operation}: no response within {timeout.total:g} s"
-            ) from exc
-        except aiohttp.ClientResponseError as exc:
-            # Its request_info holds our request headers (credentials, sessions), so it
-            # must not even be the context of what we raise: that is done below.
-            unreadable = f"{type(exc).__name__}, status {exc.status}"
-        except aiohttp.ClientError as exc:
-            raise errors.TransportError(
-                f"{request.operation}: the connection failed after the request was sent "
-                f"({type(exc).__name__})"
-            ) from exc
-        raise errors.TransportError(
-            f"{request.operation}: the response could not be read ({unreadable})"
-        )
+                ) as response:
+                    length = response.content_length  # of the encoded body, if compressed
+                    if (
+                        length is not None
+                        and length <= MAX_BODY_BYTES
+                        and "Content-Encoding" not in response.headers
+                    ):
+                        body = await response.read()
+                    else:
+                        body = await _read_capped(response)
+                    return response.status, response.headers, body
+            except aiohttp.ClientHttpProxyError as exc:  # nothing reached Stytch
+                failure: errors.TransportError = errors.ConnectError(
+                    f"{request.operation}: the proxy refused the connection (status {exc.status})"
+                )
+            except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+                raise errors.ConnectError(
+                    f"{request.operation}: could not connect ({type(exc).__name__})"
+                ) from exc
+            except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                raise errors.RequestTimeoutError(
+                    f"{request.operation}: no response within {timeout.total:g} s"
+                ) from exc
+            except aiohttp.ClientResponseError as exc:
+                failure = errors.TransportError(
+                    f"{request.operation}: the response could not be read "
+                    f"({type(exc).__name__}, status {exc.status})"
+                )
+            except aiohttp.ClientError as exc:
+                raise errors.TransportError(
+                    f"{request.operation}: the connection failed after the request was sent "
+                    f"({type(exc).__name__})"
+                ) from exc
+            # A ClientResponseError's request_info holds our request headers (credentials,
+            # sessions): it must not even be the context of what we raise.
+            raise failure
 
     def call_ended(self) -> None:
-        """Count a call out; wake `drain` when none is left."""
+        """Count a call out; wake every `drain` when none is left."""
         self.calls -= 1
         if not self.calls and self._idle is not None:
             self._idle.set()
+            self._idle = None
 
     async def drain(self) -> None:
-        """Wait until no call is in flight (each is bounded by its own timeouts)."""
+        """Wait until no call is in flight (each is bounded by its own timeouts).
+
+        Every concurrent caller waits on the same event."""
         while self.calls:
-            self._idle = asyncio.Event()
+            if self._idle is None:
+                self._idle = asyncio.Event()
             await self._idle.wait()
 
     async def aclose(self) -> None:

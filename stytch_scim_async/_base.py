@@ -195,14 +195,14 @@ class _BaseClient:
         operation: str,
         params: dict[str, Any],
         headers: dict[str, str],
-        limit: float | None = None,
+        ends: float | None = None,
     ) -> Any:
-        """One HTTP exchange, paced by the rate limiter and feeding it; `limit` caps its
-        timeout (the time left of a deadline)."""
+        """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
+        call's deadline, by `time.monotonic()`) caps its timeout."""
         endpoint, request, wait = self._prepare(operation, params, headers)
         if wait > 0:
             await (self.retry.sleep or asyncio.sleep)(wait)
-        status, response_headers, body = await self._transport.send(request, limit)
+        status, response_headers, body = await self._transport.send(request, ends)
         return self._finish(endpoint, status, response_headers, body)
 
     def _run(
@@ -269,9 +269,7 @@ class _BaseClient:
             endpoint, request, wait = self._prepare(operation, params, headers)
             if wait > 0:
                 await (self.retry.sleep or asyncio.sleep)(wait)
-            status, response_headers, body = await transport.send(
-                request, None if ends is None else ends - time.monotonic()
-            )
+            status, response_headers, body = await transport.send(request, ends)
             result: T = self._finish(endpoint, status, response_headers, body)
         except errors.StytchSCIMError as exc:
             return await self._retrying(
@@ -301,8 +299,7 @@ class _BaseClient:
             with try_:
                 if pending is None:
                     try:
-                        limit = None if ends is None else ends - time.monotonic()
-                        result: T = await self._attempt(operation, params, headers, limit)
+                        result: T = await self._attempt(operation, params, headers, ends)
                     except errors.StytchSCIMError as exc:
                         pending = exc
                 if pending is not None:

@@ -72,6 +72,12 @@ def outcome_record(outcome: ProvisionOutcome) -> dict[str, Any]:
         "bearer_token_expires_at": timestamp(connection.bearer_token_expires_at)
         if connection is not None
         else None,
+        # A recovery that could not confirm its rotation: this token is the connection's
+        # if the rotation completed, else the pending one (completing the rotation
+        # makes it active). Either way it must not be dropped.
+        "next_bearer_token": error.next_bearer_token
+        if isinstance(error, errors.TokenLostError)
+        else None,
         "error_type": error_type(error) if error is not None else None,
         "error_message": str(error) if error is not None else None,
         "request_id": outcome.request_id,

@@ -149,9 +149,10 @@ async def provision(
     `verify_absent=True` spends one GET per organization to make lost-token recovery
     sound where organizations may already have an identical connection.
 
-    Closing the iteration early (`break`, `aclose()`) starts nothing new. With
-    `on_abandoned`, the creates already in flight are allowed to finish and each of
-    their outcomes (tokens included) is handed to it; without, they are cancelled.
+    Closing the iteration early (`break`, `aclose()`, an error raised by the source or
+    `on_progress`) starts nothing new. With `on_abandoned`, the creates already in
+    flight are allowed to finish and each of their outcomes (tokens included) is
+    handed to it; without, they are cancelled.
     Cancelling the task that iterates cancels them at once; `on_abandoned` then gets
     a `failed` outcome for each, since a cancelled create may have committed.
     """
@@ -205,8 +206,13 @@ async def provision(
                         )
                     )
                 yield outcome
-    except GeneratorExit:
-        if on_abandoned is not None and pending:
+    except (GeneratorExit, Exception):
+        # Left early (a break, an error in the source or a hook): the creates in flight
+        # may have committed, so let them finish into on_abandoned. Not when the task
+        # is being cancelled: then "at once" wins, and _settle reports them.
+        task = asyncio.current_task()
+        cancelling = task is not None and task.cancelling() > 0
+        if on_abandoned is not None and pending and not cancelling:
             await _drain(pending, on_abandoned)
         raise
     finally:

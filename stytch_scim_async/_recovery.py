@@ -70,6 +70,14 @@ def _matches(connection: SCIMConnection, params: dict[str, Any]) -> bool:
     )
 
 
+@attrs.define
+class _Found:
+    """What one create's reconciliation learnt, for when a deadline cuts it short."""
+
+    connection: SCIMConnection | None = None
+    next_token: str | None = attrs.field(default=None, repr=False)
+
+
 class Recovery:
     """The careful paths of one client."""
 
@@ -98,7 +106,7 @@ class Recovery:
         if verify_absent:
             return self._create_if_absent(params, headers, recover_token)
         ambiguous = False
-        found: list[SCIMConnection] = []  # the connection a reconciliation identified
+        found = _Found()
 
         async def rescue(failure: errors.StytchSCIMError) -> CreateConnectionResponse:
             nonlocal ambiguous
@@ -118,15 +126,17 @@ class Recovery:
 
     @staticmethod
     async def _naming_the_connection(
-        run: Awaitable[CreateConnectionResponse], found: list[SCIMConnection]
+        run: Awaitable[CreateConnectionResponse], found: _Found
     ) -> CreateConnectionResponse:
         """A deadline that cuts a recovery short must still say which connection lost
         its token."""
         try:
             return await run
         except errors.RequestTimeoutError as exc:
-            if found:
-                raise errors.TokenLostError(found[0], attempts=exc.attempts) from exc
+            if found.connection is not None:
+                raise errors.TokenLostError(
+                    found.connection, attempts=exc.attempts, next_bearer_token=found.next_token
+                ) from exc
             raise
 
     async def _create_if_absent(
@@ -151,7 +161,7 @@ class Recovery:
         headers: dict[str, str],
         failure: errors.StytchSCIMError,
         recover_token: bool,
-        found: list[SCIMConnection],
+        found: _Found,
     ) -> CreateConnectionResponse:
         current = await self._current(params, headers)
         if current is None or current.connection is None:
@@ -169,11 +179,15 @@ class Recovery:
             ) from failure
         if not recover_token:
             raise errors.TokenLostError(connection) from failure
-        found.append(connection)
-        return await self.recover(connection, params, headers)
+        found.connection = connection
+        return await self.recover(connection, params, headers, found)
 
     async def recover(
-        self, connection: SCIMConnection, params: dict[str, Any], headers: dict[str, str]
+        self,
+        connection: SCIMConnection,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        found: _Found | None = None,
     ) -> CreateConnectionResponse:
         """Give a connection whose token nobody holds a new one (rotate start + complete)."""
         target = {**_org(params), "connection_id": connection.connection_id}
@@ -182,6 +196,8 @@ class Recovery:
         except errors.StytchSCIMError as exc:
             raise errors.TokenLostError(connection) from exc
         next_token = started.connection.next_bearer_token
+        if found is not None:  # a deadline may cut what follows: keep the token reachable
+            found.next_token = next_token
         try:
             completed = await self._client._call("rotate_complete", target, headers)
         except errors.StytchSCIMError as exc:

@@ -62,9 +62,7 @@ class RetryPolicy:
         a 5xx, a timeout, a connection dropped after sending, an undecodable 2xx."""
         if isinstance(error, errors.ServerError | errors.ResponseDecodeError):
             return True
-        return isinstance(error, errors.TransportError) and not isinstance(
-            error, errors.ConnectError
-        )
+        return isinstance(error, errors.TransportError) and error.sent
 
     def should_retry(self, kind: RetryKind, error: BaseException) -> bool:
         """Whether `error` is worth another attempt of an operation of `kind`.

@@ -25,7 +25,8 @@ from ._config import count, seconds
 __all__ = ["AdaptiveRateLimiter", "RetryBudget"]
 
 
-@attrs.define
+# Validated at construction only: the hot path assigns these fields on every call.
+@attrs.define(on_setattr=attrs.setters.NO_OP)
 class RetryBudget:
     """A token bucket of retries shared by every call of a client.
 
@@ -40,7 +41,7 @@ class RetryBudget:
     available: int = attrs.field(default=-1, validator=count(-1))
 
     def __attrs_post_init__(self) -> None:
-        if self.available < 0:
+        if self.available < 0 or self.available > self.capacity:
             self.available = self.capacity
 
     def cost(self, error: BaseException) -> int:
@@ -64,7 +65,7 @@ class RetryBudget:
         self.available = min(self.capacity, self.available + amount)
 
 
-@attrs.define
+@attrs.define(on_setattr=attrs.setters.NO_OP)
 class AdaptiveRateLimiter:
     """Paces sends so a client converges on the server's rate limit.
 

@@ -165,10 +165,18 @@ class ServerError(APIStatusError):
 
 
 class TransportError(StytchSCIMError):
-    """The HTTP exchange itself failed: no usable response arrived."""
+    """The HTTP exchange itself failed: no usable response arrived.
 
-    def __init__(self, message: str, *, attempts: int = 1) -> None:
+    `sent` is False when the request certainly never reached Stytch (a connect
+    error, or a deadline that passed while it waited to be sent): then nothing can
+    have been committed."""
+
+    sent: bool = True
+
+    def __init__(self, message: str, *, attempts: int = 1, sent: bool | None = None) -> None:
         self.attempts = attempts
+        if sent is not None:
+            self.sent = sent
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -177,6 +185,8 @@ class TransportError(StytchSCIMError):
 
 class ConnectError(TransportError):
     """The connection could not be made, so the request never reached Stytch."""
+
+    sent = False
 
 
 class RequestTimeoutError(TransportError):

@@ -123,7 +123,13 @@ def test_outcome_record_for_each_status() -> None:
     assert failed["connection_id"] == "scim-connection-test-9"
     assert failed["error_type"] == "TokenLostError"
     assert failed["bearer_token"] is None
+    assert failed["next_bearer_token"] is None
     assert failed["attempts"] == 4
+    # A recovery that got a token but could not confirm its rotation: keep the token.
+    pending = errors.TokenLostError(lost.connection, next_bearer_token="tok-next")
+    kept = outcome_record(ProvisionOutcome(request, S.FAILED, None, pending, 5, None))
+    assert kept["next_bearer_token"] == "tok-next"
+    assert "tok-next" not in kept["error_message"]
 
 
 def test_timestamps_are_utc_with_z() -> None:

@@ -25,6 +25,7 @@ KEYS = {
     "connection_id",
     "bearer_token",
     "bearer_token_expires_at",
+    "next_bearer_token",
     "error_type",
     "error_message",
     "request_id",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -222,3 +223,64 @@ async def test_an_unexpected_error_fails_one_organization_not_the_batch(
     assert isinstance(broken.error, RuntimeError)
     assert all(o.status is Status.CREATED for o in outcomes.values())
     assert "unexpected error" in caplog.text
+
+
+async def test_a_failing_source_still_hands_over_the_tokens_in_flight(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    requests = orgs(2)
+    for request in requests:
+        emu.script(
+            fault="stall_after_commit",
+            route="create",
+            organization_id=request.organization_id,
+            stall_seconds=0.2,
+        )
+
+    async def source() -> AsyncIterator[scim.ProvisionRequest]:
+        for request in requests:
+            yield request
+        raise OSError("the upstream went away")
+
+    abandoned: list[scim.ProvisionOutcome] = []
+    with pytest.raises(OSError, match="upstream"):
+        async for _ in client.provision(source(), on_abandoned=abandoned.append):
+            pass
+    assert sorted(o.request.organization_id for o in abandoned) == [
+        r.organization_id for r in requests
+    ]
+    for outcome in abandoned:
+        assert outcome.status is Status.CREATED
+        assert outcome.connection is not None
+        assert outcome.connection.bearer_token == emu.active_token(outcome.request.organization_id)
+
+
+async def test_cancelling_while_the_loop_body_awaits_abandons_at_once(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    fast, slow = scim.ProvisionRequest("organization-test-fast"), orgs(1)[0]
+    emu.script(
+        fault="stall_after_commit",
+        route="create",
+        organization_id=slow.organization_id,
+        stall_seconds=10,
+    )
+    abandoned: list[scim.ProvisionOutcome] = []
+    body_started = asyncio.Event()
+
+    async def consume() -> None:
+        batch = client.provision([fast, slow], concurrency=2, on_abandoned=abandoned.append)
+        async with contextlib.aclosing(batch):
+            async for _ in batch:
+                body_started.set()
+                await asyncio.sleep(30)  # e.g. writing the outcome down
+
+    consumer = asyncio.create_task(consume())
+    await body_started.wait()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert loop.time() - started < 1.0  # not the 10 s the stalled create would take
+    assert [(o.request, o.status) for o in abandoned] == [(slow, Status.FAILED)]

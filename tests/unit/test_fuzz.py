@@ -33,7 +33,7 @@ class RecordingTransport:
         self.requests: list[Request] = []
 
     async def send(
-        self, request: Request, limit: float | None = None
+        self, request: Request, ends: float | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
         self.requests.append(request)
         return 200, {}, OK

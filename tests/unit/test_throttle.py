@@ -161,3 +161,8 @@ def test_every_tunable_is_checked_at_construction(
 def test_policies_accept_unbounded_waits() -> None:
     policy = scim.RetryPolicy(max_retry_after=math.inf, deadline=math.inf, max_delay=math.inf)
     assert policy.deadline == math.inf
+
+
+def test_a_budget_never_starts_above_its_capacity() -> None:
+    assert scim.RetryBudget(capacity=10, available=50).available == 10
+    assert scim.RetryBudget(capacity=10, available=3).available == 3

@@ -1,0 +1,162 @@
+"""Deadlines: a safe call is cut at its deadline; a create or rotation is never cut
+off from the reconciliation that decides whether its token is lost, and never
+overruns its deadline by more than one attempt's timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import pytest
+
+import stytch_scim_async as scim
+from stytch_scim_async._sansio import Request
+from stytch_scim_async.testing import StytchEmulator
+
+ORG = "organization-test-deadlines"
+
+
+async def test_deadline_bounds_the_whole_call(emu: StytchEmulator) -> None:
+    emu.script(fault="stall_after_commit", route="get", times=10, stall_seconds=5)
+    policy = scim.RetryPolicy(deadline=0.5, initial_delay=0.01)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=0.2
+    ) as c:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(scim.RequestTimeoutError):
+            await c.get_connection(ORG)
+        assert loop.time() - started < 0.5 + 0.2 + 0.3
+
+
+async def test_a_deadline_never_cuts_a_create_off_from_its_token(emu: StytchEmulator) -> None:
+    # The create commits and then stalls past the deadline: the attempt is cut at the
+    # deadline, but the reconciliation that recovers its token runs to its end.
+    emu.script(fault="stall_after_commit", route="create", stall_seconds=5)
+    policy = scim.RetryPolicy(deadline=0.5, initial_delay=0.01)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy
+    ) as c:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        created = await c.create_connection(ORG, display_name="x", recover_token=True)
+        assert loop.time() - started < 2.5
+    assert created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)
+
+
+@pytest.mark.parametrize("stalled", ["get", "rotate_start"])
+async def test_a_create_overruns_its_deadline_by_at_most_one_attempt_timeout(
+    emu: StytchEmulator, stalled: str
+) -> None:
+    # The create commits and stalls; then the reconciliation's GET, or the recovery's
+    # rotation, stalls too. The call still ends within deadline + one attempt timeout.
+    emu.script(fault="stall_after_commit", route="create", stall_seconds=5)
+    emu.script(fault="stall_after_commit", route=stalled, times=50, stall_seconds=5)
+    policy = scim.RetryPolicy(deadline=0.3, initial_delay=0.01, max_attempts=50)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=0.4
+    ) as c:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises((scim.RequestTimeoutError, scim.TokenLostError)) as info:
+            await c.create_connection(ORG, display_name="x", recover_token=True)
+        assert loop.time() - started < 0.3 + 0.4 + 0.6  # a stall lasts 5 s
+    if stalled == "rotate_start":
+        # The connection was identified before time ran out: it is named, not lost.
+        assert isinstance(info.value, scim.TokenLostError)
+        assert info.value.connection.organization_id == ORG
+    else:
+        assert isinstance(info.value, scim.RequestTimeoutError)
+
+
+async def test_a_create_whose_time_ran_out_before_sending_is_not_reconciled(
+    emu: StytchEmulator,
+) -> None:
+    # The organization already has exactly the connection asked for. The create waits
+    # for the rate limiter past its deadline: nothing is sent, so nothing is
+    # "reconciled" — which would take that connection for ours and rotate it.
+    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    limiter = scim.AdaptiveRateLimiter(max_rate=5)  # one send every 0.2 s
+    policy = scim.RetryPolicy(deadline=0.3)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=limiter, retry=policy
+    ) as client:
+        unhurried = client.with_retry(scim.RetryPolicy())
+        others = [
+            asyncio.create_task(unhurried.get_connection(f"organization-test-o{i}"))
+            for i in range(3)
+        ]
+        await asyncio.sleep(0)  # they take the slots at 0, 0.2 and 0.4 s
+        with pytest.raises(scim.RequestTimeoutError) as info:
+            await client.create_connection(
+                ORG, display_name="Okta", identity_provider="okta", recover_token=True
+            )
+        await asyncio.gather(*others)
+    assert not info.value.sent
+    assert emu.stats.count("create") == 0
+    assert emu.stats.count("get") == 3  # the other calls only: no reconciliation
+    assert emu.active_token(ORG) == existing["bearer_token"]
+
+
+async def test_time_spent_queueing_for_a_connection_counts_against_the_deadline(
+    emu: StytchEmulator,
+) -> None:
+    emu.script(
+        fault="stall_after_commit",
+        route="get",
+        organization_id="organization-test-slow",
+        stall_seconds=0.6,
+    )
+    policy = scim.RetryPolicy(deadline=0.2)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, max_connections=1
+    ) as client:
+        unhurried = client.with_retry(scim.RetryPolicy())
+        slow = asyncio.create_task(unhurried.get_connection("organization-test-slow"))
+        await asyncio.sleep(0)  # it holds the only connection for 0.6 s
+        with pytest.raises(scim.RequestTimeoutError) as info:
+            await client.create_connection(ORG, display_name="Okta")
+        await slow
+    # Sent after its deadline, the create would have been cut mid-flight.
+    assert not info.value.sent
+    assert emu.stats.count("create") == 0
+    assert emu.active_token(ORG) is None
+
+
+async def test_a_recovery_cut_by_the_deadline_still_hands_over_its_token(
+    emu: StytchEmulator,
+) -> None:
+    # The create commits and stalls; the recovery's rotate start answers, its complete
+    # commits and stalls, and then Stytch is slow to answer anything: the grace ends.
+    emu.script(fault="stall_after_commit", route="create", stall_seconds=3)
+    emu.script(fault="stall_after_commit", route="rotate_complete", stall_seconds=3)
+    policy = scim.RetryPolicy(deadline=0.5)
+    timeout = scim.Timeout(total=1.0, connect=1.0)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=timeout
+    ) as client:
+        send = client._transport.send
+
+        async def slow_after_complete(
+            request: Request, ends: float | None = None
+        ) -> tuple[int, Mapping[str, str], bytes]:
+            if request.operation == "rotate_complete":
+                emu.script(fault="stall_after_commit", route="get", times=5, stall_seconds=3)
+            return await send(request, ends)
+
+        client._transport.send = slow_after_complete  # type: ignore[method-assign]
+        with pytest.raises(scim.TokenLostError) as info:
+            await client.create_connection(ORG, display_name="Okta", recover_token=True)
+    assert info.value.connection.organization_id == ORG
+    assert info.value.next_bearer_token == emu.active_token(ORG)  # the complete committed
+
+
+async def test_concurrent_closes_all_return(emu: StytchEmulator) -> None:
+    emu.script(fault="stall_after_commit", route="get", stall_seconds=0.2)
+    client = scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url)
+    view = client.with_retry(scim.RetryPolicy.disabled())
+    call = asyncio.create_task(client.get_connection(ORG))
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(asyncio.gather(client.aclose(), view.aclose()), timeout=5)
+    assert (await call).connection is None
