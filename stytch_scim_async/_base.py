@@ -17,7 +17,7 @@ from . import errors
 from ._config import Timeout
 from ._endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
 from ._recovery import Recovery
-from ._retry import RetryPolicy
+from ._retry import RetryDecision, RetryPolicy
 from ._sansio import (
     USER_AGENT,
     Request,
@@ -292,9 +292,10 @@ class _BaseClient:
         ends: float | None,
     ) -> T:
         pending: errors.StytchSCIMError | None = failure
-        retrying, decision = self.retry.retrying(
-            operation, kind, budget=self.retry_budget, started=started
+        decision = RetryDecision(
+            self.retry, operation, kind, self.retry_budget, time.monotonic, started
         )
+        retrying = decision.retrying()
         async for try_ in retrying:
             with try_:
                 if pending is None:

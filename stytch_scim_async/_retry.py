@@ -99,36 +99,8 @@ class RetryPolicy:
     ) -> tenacity.AsyncRetrying:
         """A fresh `AsyncRetrying` for one call of `operation` that began at `started`
         (by `clock`; now if None)."""
-        retrying, _ = self.retrying(operation, kind, budget=budget, clock=clock, started=started)
-        return retrying
-
-    def retrying(
-        self,
-        operation: str,
-        kind: RetryKind,
-        *,
-        budget: RetryBudget | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        started: float | None = None,
-    ) -> tuple[tenacity.AsyncRetrying, RetryDecision]:
-        """`to_tenacity`, with the per-call decision state (the budget it spent)."""
-        import tenacity  # deferred: most imports of this package never retry anything
-
-        if started is None:
-            started = clock()
-        decision = RetryDecision(self, operation, kind, budget, clock, started)
-        kwargs: dict[str, Any] = {}
-        if self.sleep is not None:
-            kwargs["sleep"] = self.sleep
-        retrying = tenacity.AsyncRetrying(
-            retry=decision.retry,
-            wait=decision.wait,
-            stop=tenacity.stop_never,
-            before_sleep=decision.log,
-            reraise=True,
-            **kwargs,
-        )
-        return retrying, decision
+        start = clock() if started is None else started
+        return RetryDecision(self, operation, kind, budget, clock, start).retrying()
 
 
 @attrs.define
@@ -143,6 +115,22 @@ class RetryDecision:
     started: float
     next_delay: float = 0.0
     spent: int = 0
+
+    def retrying(self) -> tenacity.AsyncRetrying:
+        """The `AsyncRetrying` driven by this decision (built per call, never shared)."""
+        import tenacity  # deferred: most imports of this package never retry anything
+
+        kwargs: dict[str, Any] = {}
+        if self.policy.sleep is not None:
+            kwargs["sleep"] = self.policy.sleep
+        return tenacity.AsyncRetrying(
+            retry=self.retry,
+            wait=self.wait,
+            stop=tenacity.stop_never,
+            before_sleep=self.log,
+            reraise=True,
+            **kwargs,
+        )
 
     def retry(self, state: tenacity.RetryCallState) -> bool:
         outcome = state.outcome
