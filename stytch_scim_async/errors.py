@@ -245,8 +245,14 @@ class TokenLostError(StytchSCIMError):
 
     def __str__(self) -> str:
         connection = self.connection
-        return (
+        text = (
             f"connection {connection.connection_id} of organization "
             f"{connection.organization_id} was created but its bearer token was lost "
-            f"in transit after {self.attempts} attempt(s); rotate it to obtain a new one"
+            f"in transit after {self.attempts} attempt(s); "
+        )
+        if self.next_bearer_token is None:
+            return text + "rotate it to obtain a new one"
+        return text + (
+            "a recovery rotation got a new token (next_bearer_token) but could not "
+            "confirm it completed: complete the rotation if it is still pending"
         )
