@@ -84,17 +84,22 @@ class Transport:
         attempt's timeout, never lengthens it; it is measured once a connection slot
         is ours, and a request whose time ran out while queueing is not sent at all."""
         session = self._get_session()
-        async with self._slots:
+        slots = self._slots
+        if ends is None:
+            await slots.acquire()
+        else:
+            try:
+                async with asyncio.timeout(max(0.0, ends - time.monotonic())):
+                    await slots.acquire()
+            except TimeoutError:
+                raise _not_sent(request) from None
+        try:
             options = self._request_options
             timeout = self._timeout
             if ends is not None:
                 limit = ends - time.monotonic()
                 if limit <= 0:
-                    raise errors.RequestTimeoutError(
-                        f"{request.operation}: the call's deadline passed before the "
-                        "request could be sent; nothing was sent",
-                        sent=False,
-                    )
+                    raise _not_sent(request)
                 if timeout.total is None or limit < timeout.total:
                     connect = limit if timeout.connect is None else min(timeout.connect, limit)
                     timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
@@ -142,6 +147,8 @@ class Transport:
             # A ClientResponseError's request_info holds our request headers (credentials,
             # sessions): it must not even be the context of what we raise.
             raise failure
+        finally:
+            slots.release()
 
     def call_ended(self) -> None:
         """Count a call out; wake every `drain` when none is left."""
@@ -165,6 +172,14 @@ class Transport:
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+def _not_sent(request: Request) -> errors.RequestTimeoutError:
+    return errors.RequestTimeoutError(
+        f"{request.operation}: the call's deadline passed before the request could be "
+        "sent; nothing was sent",
+        sent=False,
+    )
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:

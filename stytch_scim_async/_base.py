@@ -164,13 +164,29 @@ class _BaseClient:
         return headers
 
     def _prepare(
-        self, operation: str, params: dict[str, Any], headers: dict[str, str]
+        self,
+        operation: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        ends: float | None,
     ) -> tuple[Endpoint, Request, float]:
-        """Build an attempt's request and claim its send slot: (endpoint, request, wait)."""
+        """Build an attempt's request and claim its send slot: (endpoint, request, wait).
+
+        A slot the rate limiter gives only after the deadline is refused at once: the
+        request would not be sent anyway, and waiting for nothing helps no one."""
         endpoint = ENDPOINTS[operation]
         request = build_request(endpoint, self._mode, self._base_url, params, headers)
         limiter = self.rate_limiter
-        wait = limiter.reserve(time.monotonic()) if limiter.pacing else 0.0
+        wait = 0.0
+        if limiter.pacing:
+            now = time.monotonic()
+            wait = limiter.reserve(now)
+            if ends is not None and now + wait >= ends:
+                raise errors.RequestTimeoutError(
+                    f"{operation}: the rate limiter's next slot is past the call's deadline; "
+                    "nothing was sent",
+                    sent=False,
+                )
         counter = _REQUEST_COUNTER.get()
         if counter is not None:
             counter[0] += 1
@@ -199,7 +215,7 @@ class _BaseClient:
     ) -> Any:
         """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
         call's deadline, by `time.monotonic()`) caps its timeout."""
-        endpoint, request, wait = self._prepare(operation, params, headers)
+        endpoint, request, wait = self._prepare(operation, params, headers, ends)
         if wait > 0:
             await (self.retry.sleep or asyncio.sleep)(wait)
         status, response_headers, body = await self._transport.send(request, ends)
@@ -237,10 +253,10 @@ class _BaseClient:
         headers: dict[str, str],
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
     ) -> T:
-        if kind is RetryKind.SAFE:
-            ends, grace = None, 0.0
-        else:
-            ends, grace = time.monotonic() + deadline, self.timeout.total
+        # Every attempt is capped at the deadline (and one that could not even be sent
+        # by then says so: `sent` False); a safe call is also cut there outright.
+        ends = time.monotonic() + deadline
+        grace = 0.0 if kind is RetryKind.SAFE else self.timeout.total
         try:
             async with asyncio.timeout(deadline + grace):
                 return await self._attempts(operation, kind, params, headers, rescue, ends)
@@ -266,7 +282,7 @@ class _BaseClient:
         transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
         started = time.monotonic()
         try:
-            endpoint, request, wait = self._prepare(operation, params, headers)
+            endpoint, request, wait = self._prepare(operation, params, headers, ends)
             if wait > 0:
                 await (self.retry.sleep or asyncio.sleep)(wait)
             status, response_headers, body = await transport.send(request, ends)

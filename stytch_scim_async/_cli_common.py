@@ -154,7 +154,18 @@ verbose_option = click.option(
 
 
 def fail(error: errors.StytchSCIMError) -> NoReturn:
-    """Report a failed call on stderr and exit 1 (2 for a bad argument)."""
+    """Report a failed call on stderr and exit 1 (2 for a bad argument).
+
+    A lost token that a recovery replaced by one it could not confirm still goes to
+    stdout, as a created token would: it may be the only copy of the active one."""
+    if isinstance(error, errors.TokenLostError) and error.next_bearer_token is not None:
+        emit(
+            {
+                "connection": to_json(error.connection),
+                "next_bearer_token": error.next_bearer_token,
+                "note": "active if the recovery's rotation completed; else complete it",
+            }
+        )
     click.echo(f"error: {error_type(error)}: {error}", err=True)
     raise SystemExit(2 if isinstance(error, errors.InvalidRequestError) else 1)
 

@@ -175,6 +175,9 @@ async def provision(
     # An async source is read in its own task, so outcomes are never held back behind
     # a source that is slow to produce; a sync one cannot block without blocking us.
     feed = _Feed(requests)
+    unyielded: ProvisionOutcome | None = None  # taken from its task, not yet yielded
+    owner = asyncio.current_task()
+    cancellations = owner.cancelling() if owner is not None else 0
     try:
         while True:
             while len(pending) < concurrency and (item := feed.poll()) is not _NOTHING:
@@ -190,6 +193,7 @@ async def provision(
                     continue  # picked up by the next poll()
                 del pending[finished]
                 outcome: ProvisionOutcome = finished.result()
+                unyielded = outcome
                 counts[outcome.status] += 1
                 sent += outcome.attempts
                 if on_progress is not None:
@@ -205,15 +209,19 @@ async def provision(
                             throttled=client.rate_limiter.throttles,
                         )
                     )
+                unyielded = None
                 yield outcome
     except (GeneratorExit, Exception):
         # Left early (a break, an error in the source or a hook): the creates in flight
         # may have committed, so let them finish into on_abandoned. Not when the task
         # is being cancelled: then "at once" wins, and _settle reports them.
-        task = asyncio.current_task()
-        cancelling = task is not None and task.cancelling() > 0
-        if on_abandoned is not None and pending and not cancelling:
-            await _drain(pending, on_abandoned)
+        if on_abandoned is not None:
+            if unyielded is not None:  # on_progress raised before it could be yielded
+                on_abandoned(unyielded)
+            task = asyncio.current_task()
+            before = cancellations if task is owner else 0
+            if pending and not (task is not None and task.cancelling() > before):
+                await _drain(pending, on_abandoned)
         raise
     finally:
         await _settle(pending, on_abandoned)
@@ -224,11 +232,22 @@ async def _drain(
     pending: dict[asyncio.Future[Any], object],
     on_abandoned: Callable[[ProvisionOutcome], object],
 ) -> None:
-    """Let the creates in flight finish and hand their outcomes over."""
-    for next_done in asyncio.as_completed(list(pending)):
-        outcome = await next_done
-        on_abandoned(outcome)
-    pending.clear()
+    """Let the creates in flight finish and hand each outcome over, exactly once.
+
+    A callback that raises does not stop the others from being handed over (each
+    holds a token); its first error is raised at the end."""
+    first_error: Exception | None = None
+    while pending:
+        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for finished in done:
+            del pending[finished]
+            try:
+                on_abandoned(finished.result())
+            except Exception as exc:
+                logger.exception("provision: on_abandoned failed")
+                first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
 
 
 async def _settle(
@@ -241,15 +260,18 @@ async def _settle(
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
-    for task, item in pending.items():
+    for task, item in list(pending.items()):
+        del pending[task]
         if task.cancelled():
             outcome = _abandoned(item)
             logger.warning("provision: %s", outcome.error)
         else:  # finished while being cancelled
             outcome = task.result()
         if on_abandoned is not None:
-            on_abandoned(outcome)
-    pending.clear()
+            try:
+                on_abandoned(outcome)
+            except Exception:  # the others still hold tokens: hand them over too
+                logger.exception("provision: on_abandoned failed")
 
 
 _NOTHING = object()

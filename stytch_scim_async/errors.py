@@ -168,8 +168,9 @@ class TransportError(StytchSCIMError):
     """The HTTP exchange itself failed: no usable response arrived.
 
     `sent` is False when the request certainly never reached Stytch (a connect
-    error, or a deadline that passed while it waited to be sent): then nothing can
-    have been committed."""
+    error, or a create's or rotation's deadline that passed while it waited to be
+    sent): then nothing can have been committed. A safe call cut at its deadline
+    does not tell, as repeating it is harmless anyway."""
 
     sent: bool = True
 
@@ -251,7 +252,7 @@ class TokenLostError(StytchSCIMError):
             f"in transit after {self.attempts} attempt(s); "
         )
         if self.next_bearer_token is None:
-            return text + "rotate it to obtain a new one"
+            return text + "rotate it to obtain a new one (cancelling any rotation pending)"
         return text + (
             "a recovery rotation got a new token (next_bearer_token) but could not "
             "confirm it completed: complete the rotation if it is still pending"

@@ -48,6 +48,22 @@ def test_create_prints_the_token_once_on_stdout_only(cli: Cli, emulator: Threade
     assert_no_secret(result, emulator.secret)
 
 
+def test_create_keeps_a_recovery_token_it_could_not_confirm(
+    cli: Cli, emulator: ThreadedEmulator
+) -> None:
+    # The create's reply is lost; the recovery's rotate start answers, but its complete
+    # never succeeds: the new token is pending, and it must still reach the caller.
+    emulator.script(fault="500_after_commit", route="create")
+    emulator.script(fault="500_before_commit", route="rotate_complete", times=50)
+    result = cli("create", ORG, "--display-name", "Okta")
+    assert result.exit_code == 1
+    body = document(result.stdout)
+    pending = body["next_bearer_token"]
+    assert pending and pending not in result.stderr
+    assert body["connection"]["organization_id"] == ORG
+    assert "TokenLostError" in result.stderr
+
+
 def test_get_shows_the_connection_without_a_token(cli: Cli, emulator: ThreadedEmulator) -> None:
     connection = created(cli)
     result = cli("get", ORG)

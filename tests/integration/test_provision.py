@@ -284,3 +284,49 @@ async def test_cancelling_while_the_loop_body_awaits_abandons_at_once(
         await consumer
     assert loop.time() - started < 1.0  # not the 10 s the stalled create would take
     assert [(o.request, o.status) for o in abandoned] == [(slow, Status.FAILED)]
+
+
+async def test_every_token_reaches_on_abandoned_once_whatever_goes_wrong(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    requests = orgs(4)
+    # [0] answers at once; [1] after 0.2 s; [2] after 0.4 s; [3] after 5 s.
+    for request, stall in zip(requests[1:], (0.2, 0.4, 5.0), strict=True):
+        emu.script(
+            fault="stall_after_commit",
+            route="create",
+            organization_id=request.organization_id,
+            stall_seconds=stall,
+        )
+    handed: list[scim.ProvisionOutcome] = []
+
+    def record(outcome: scim.ProvisionOutcome) -> None:
+        handed.append(outcome)
+        if outcome.request == requests[1]:
+            raise OSError("disk full")  # the others must still be handed over
+
+    def broken_progress(_: scim.ProvisionProgress) -> None:
+        raise RuntimeError("the progress bar broke")
+
+    async def consume() -> None:
+        batch = client.provision(
+            requests, concurrency=4, on_progress=broken_progress, on_abandoned=record
+        )
+        async with contextlib.aclosing(batch):
+            async for _ in batch:
+                raise AssertionError("on_progress raises before anything is yielded")
+
+    consumer = asyncio.create_task(consume())
+    while len(handed) < 3:  # [0] (whose progress broke), [1] and [2], drained
+        await asyncio.sleep(0.02)
+    consumer.cancel()  # then give up on [3]
+    with pytest.raises((asyncio.CancelledError, RuntimeError, OSError)):
+        await consumer
+    statuses = {o.request.organization_id: o.status for o in handed}
+    assert len(handed) == len(statuses) == 4  # each exactly once
+    for request in requests[:3]:
+        assert statuses[request.organization_id] is Status.CREATED
+    assert statuses[requests[3].organization_id] is Status.FAILED
+    tokens = {o.request.organization_id: o.connection for o in handed if o.connection}
+    for org, connection in tokens.items():
+        assert connection.bearer_token == emu.active_token(org)
