@@ -72,10 +72,13 @@ def _matches(connection: SCIMConnection, params: dict[str, Any]) -> bool:
 
 @attrs.define
 class _Found:
-    """What one create's reconciliation learnt, for when a deadline cuts it short."""
+    """What one create's reconciliation learnt: whether an attempt may have committed,
+    and (for when a deadline cuts a recovery short) the connection and its token."""
 
     connection: SCIMConnection | None = None
     next_token: str | None = attrs.field(default=None, repr=False)
+    #: The latest failure after which the create may have committed.
+    ambiguity: errors.StytchSCIMError | None = None
 
 
 class Recovery:
@@ -105,18 +108,17 @@ class Recovery:
         """POST under the retry policy, reconciling every ambiguous failure."""
         if verify_absent:
             return self._create_if_absent(params, headers, recover_token)
-        ambiguous = False
         found = _Found()
 
         async def rescue(failure: errors.StytchSCIMError) -> CreateConnectionResponse:
-            nonlocal ambiguous
             if isinstance(failure, errors.ConnectionExistsError):
-                if not ambiguous:
+                if found.ambiguity is None:
                     raise failure
                 # An earlier attempt may have committed after all: look before giving up.
             elif not RetryPolicy.is_ambiguous(failure):
                 raise failure
-            ambiguous = True
+            else:
+                found.ambiguity = failure
             return await self._reconcile_create(params, headers, failure, recover_token, found)
 
         run = self._client._run("create", RetryKind.CREATE, params, headers, rescue)
@@ -164,8 +166,12 @@ class Recovery:
         found: _Found,
     ) -> CreateConnectionResponse:
         current = await self._current(params, headers)
+        if current is None and found.ambiguity is not None:
+            # Unknowable yet. Even after "already exists", the connection may be the
+            # one an earlier attempt created: say so (the retry policy may look again).
+            raise found.ambiguity
         if current is None or current.connection is None:
-            raise failure  # not committed (or unknowable yet): the retry policy decides
+            raise failure  # not committed: the retry policy decides
         connection = current.connection
         if not _matches(connection, params):
             raise errors.ConnectionExistsError(

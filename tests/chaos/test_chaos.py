@@ -115,6 +115,25 @@ async def test_provision_under_every_fault(
         # Everything new either got its token or failed with a typed error.
         failed = [o for o in outcomes if o.status is scim.ProvisionStatus.FAILED]
         assert all(isinstance(o.error, scim.StytchSCIMError) for o in failed)
+        # 7. No token is lost silently: a new organization that now has a connection
+        # but no token of ours ended with TokenLostError, or with an error that says
+        # the create may have committed (never "already exists").
+        silent = [
+            (o.request.organization_id, o.status.value, repr(o.error))
+            for o in outcomes
+            if o.request.organization_id not in preexisting
+            and not o.ok
+            and emu.active_token(o.request.organization_id) is not None
+            and not isinstance(o.error, scim.TokenLostError)
+            and not (o.error is not None and scim.RetryPolicy.is_ambiguous(o.error))
+        ]
+        assert silent == []
+        unsure = sum(
+            1
+            for o in failed
+            if o.request.organization_id not in preexisting
+            and emu.active_token(o.request.organization_id) is not None
+        )
         assert by_status["created"] + by_status["recovered"] >= 0.97 * (ORGS - len(preexisting))
 
         # 6. Secret hygiene: no secret, nor any 8-character window of one, was printed.
@@ -129,5 +148,7 @@ async def test_provision_under_every_fault(
         f"\nchaos retry_after={retry_after} verify_absent={verify_absent}: {ORGS} orgs, "
         f"outcomes {dict(by_status)}, "
         f"faults {dict(stats.faults)}, requests {stats.total_requests} "
-        f"(amplification {amplification:.3f}), invariant violations 0, secrets leaked 0"
+        f"(amplification {amplification:.3f}), failed with a connection committed {unsure} "
+        "(each a TokenLostError or an ambiguous error), invariant violations 0, "
+        "secrets leaked 0"
     )

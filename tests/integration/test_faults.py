@@ -338,3 +338,28 @@ async def test_a_success_after_retries_refunds_what_they_spent(
         assert budget.available == 50  # two retries took 10, the success gave them back
         await c.get_connection(ORG)
     assert budget.available == 51  # a first-try success adds one
+
+
+async def test_already_exists_after_an_unreconciled_commit_is_never_reported_as_such(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    # The create commits but answers 500, and Stytch cannot be asked what happened
+    # (GETs fail): the retried POST answers "already exists". That connection is ours,
+    # so the call must not end with ConnectionExistsError ("it was there before").
+    emu.script(fault="500_after_commit", route="create")
+    emu.script(fault="500_before_commit", route="get", times=100)
+    with pytest.raises(scim.StytchSCIMError) as info:
+        await client.create_connection(ORG, display_name="x", recover_token=True)
+    assert not isinstance(info.value, scim.ConnectionExistsError)
+    assert scim.RetryPolicy.is_ambiguous(info.value)  # "it may have committed"
+    assert emu.active_token(ORG) is not None
+
+
+async def test_a_look_that_succeeds_later_still_recovers_the_token(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    emu.script(fault="500_after_commit", route="create")
+    emu.script(fault="500_before_commit", route="get", times=6)  # two failed looks
+    created = await client.create_connection(ORG, display_name="x", recover_token=True)
+    assert created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)
