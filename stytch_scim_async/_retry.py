@@ -36,7 +36,8 @@ class RetryPolicy:
     Full-jitter exponential backoff (`initial_delay * 2**n`, capped at `max_delay`),
     a server `Retry-After` honoured up to `max_retry_after` (a longer one surfaces as
     `RateLimitError.retry_after` so the caller can schedule), an optional `deadline`
-    in seconds for the whole call. `sleep` and `random` are injectable for tests.
+    in seconds for the whole call (a create or rotation may use one attempt's timeout
+    more to reconcile). `sleep` and `random` are injectable for tests.
     """
 
     max_attempts: int = attrs.field(default=3, validator=count(1))
