@@ -22,6 +22,7 @@ import attrs
 from . import errors
 from ._convert import describe_error, structure
 from ._endpoints import Endpoint, Mode
+from ._validate import PLAIN_ID
 from ._version import __version__
 
 __all__ = [
@@ -109,7 +110,8 @@ def build_request(
     rest: dict[str, Any] = {}
     for name, value in params.items():
         if name in route.path_params:
-            path = path.replace("{" + name + "}", quote(value, safe=""))
+            segment = value if PLAIN_ID.fullmatch(value) else quote(value, safe="")
+            path = path.replace("{" + name + "}", segment)
         elif value is not None:
             rest[name] = value
     if "{" in path:  # a path parameter nobody supplied must not reach the wire literally
@@ -228,7 +230,7 @@ def parse_response(
         raise error_from_response(status, headers, body, now)
     request_id = None
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode())  # Stytch sends UTF-8; skips encoding detection
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
         inner = data.get("data")
