@@ -180,13 +180,13 @@ class _BaseClient:
         wait = 0.0
         if limiter.pacing:
             now = time.monotonic()
-            wait = limiter.reserve(now)
-            if ends is not None and now + wait >= ends:
+            if ends is not None and now + limiter.delay(now) >= ends:  # claim nothing
                 raise errors.RequestTimeoutError(
                     f"{operation}: the rate limiter's next slot is past the call's deadline; "
                     "nothing was sent",
                     sent=False,
                 )
+            wait = limiter.reserve(now)
         counter = _REQUEST_COUNTER.get()
         if counter is not None:
             counter[0] += 1

@@ -216,12 +216,11 @@ async def provision(
         # may have committed, so let them finish into on_abandoned. Not when the task
         # is being cancelled: then "at once" wins, and _settle reports them.
         if on_abandoned is not None:
-            if unyielded is not None:  # on_progress raised before it could be yielded
-                on_abandoned(unyielded)
             task = asyncio.current_task()
             before = cancellations if task is owner else 0
-            if pending and not (task is not None and task.cancelling() > before):
-                await _drain(pending, on_abandoned)
+            cancelled = task is not None and task.cancelling() > before
+            # `unyielded`: on_progress raised before that outcome could be yielded.
+            await _drain({} if cancelled else pending, on_abandoned, unyielded)
         raise
     finally:
         await _settle(pending, on_abandoned)
@@ -231,21 +230,30 @@ async def provision(
 async def _drain(
     pending: dict[asyncio.Future[Any], object],
     on_abandoned: Callable[[ProvisionOutcome], object],
+    ready: ProvisionOutcome | None,
 ) -> None:
-    """Let the creates in flight finish and hand each outcome over, exactly once.
+    """Hand `ready` over, then let the creates in flight finish and hand each outcome
+    over, exactly once.
 
     A callback that raises does not stop the others from being handed over (each
     holds a token); its first error is raised at the end."""
     first_error: Exception | None = None
+
+    def hand_over(outcome: ProvisionOutcome) -> None:
+        nonlocal first_error
+        try:
+            on_abandoned(outcome)
+        except Exception as exc:
+            logger.exception("provision: on_abandoned failed")
+            first_error = first_error or exc
+
+    if ready is not None:
+        hand_over(ready)
     while pending:
         done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         for finished in done:
-            del pending[finished]
-            try:
-                on_abandoned(finished.result())
-            except Exception as exc:
-                logger.exception("provision: on_abandoned failed")
-                first_error = first_error or exc
+            item = pending.pop(finished)
+            hand_over(_abandoned(item) if finished.cancelled() else finished.result())
     if first_error is not None:
         raise first_error
 

@@ -111,14 +111,12 @@ class Recovery:
         found = _Found()
 
         async def rescue(failure: errors.StytchSCIMError) -> CreateConnectionResponse:
-            if isinstance(failure, errors.ConnectionExistsError):
-                if found.ambiguity is None:
-                    raise failure
-                # An earlier attempt may have committed after all: look before giving up.
-            elif not RetryPolicy.is_ambiguous(failure):
-                raise failure
-            else:
+            if RetryPolicy.is_ambiguous(failure):
                 found.ambiguity = failure
+            elif found.ambiguity is None:
+                raise failure
+            # Whatever answered now ("already exists", a 429, a connect error…), an
+            # earlier attempt may have committed: look before giving up.
             return await self._reconcile_create(params, headers, failure, recover_token, found)
 
         run = self._client._run("create", RetryKind.CREATE, params, headers, rescue)
@@ -166,11 +164,11 @@ class Recovery:
         found: _Found,
     ) -> CreateConnectionResponse:
         current = await self._current(params, headers)
-        if current is None and found.ambiguity is not None:
-            # Unknowable yet. Even after "already exists", the connection may be the
-            # one an earlier attempt created: say so (the retry policy may look again).
-            raise found.ambiguity
-        if current is None or current.connection is None:
+        if current is None:
+            # Unknowable yet. Whatever this attempt was answered, an earlier one may have
+            # committed: say so (the retry policy may look again).
+            raise found.ambiguity or failure
+        if current.connection is None:
             raise failure  # not committed: the retry policy decides
         connection = current.connection
         if not _matches(connection, params):

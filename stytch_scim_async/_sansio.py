@@ -230,7 +230,9 @@ def parse_response(
         raise error_from_response(status, headers, body, now)
     request_id = None
     try:
-        data = json.loads(body.decode())  # Stytch sends UTF-8; skips encoding detection
+        # Stytch sends UTF-8 (a proxy may add a byte-order mark); decoding first
+        # skips json's encoding detection.
+        data = json.loads(body.decode("utf-8-sig"))
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
         inner = data.get("data")

@@ -104,6 +104,12 @@ class AdaptiveRateLimiter:
         rate = self.rate if self.enabled else math.inf
         return rate if self.max_rate is None else min(rate, self.max_rate)
 
+    def delay(self, now: float) -> float:
+        """How long a send claiming the next slot now would wait (nothing is claimed)."""
+        if self.current_rate == math.inf:
+            return 0.0
+        return max(now, self._next_slot) - now
+
     def reserve(self, now: float) -> float:
         """Claim the next send slot; returns how long to wait before sending."""
         rate = self.current_rate

@@ -5,6 +5,7 @@ overruns its deadline by more than one attempt's timeout."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 
 import pytest
@@ -160,3 +161,24 @@ async def test_concurrent_closes_all_return(emu: StytchEmulator) -> None:
     await asyncio.sleep(0.05)
     await asyncio.wait_for(asyncio.gather(client.aclose(), view.aclose()), timeout=5)
     assert (await call).connection is None
+
+
+async def test_calls_refused_for_their_deadline_leave_the_rate_limiter_as_it_was(
+    emu: StytchEmulator,
+) -> None:
+    limiter = scim.AdaptiveRateLimiter(max_rate=10)  # a send every 0.1 s
+    policy = scim.RetryPolicy(deadline=0.15)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=limiter, retry=policy
+    ) as client:
+        results = await asyncio.gather(
+            *(client.create_connection(f"{ORG}-{i}") for i in range(20)),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, scim.RequestTimeoutError)]
+        assert len(refused) == 18 and not any(r.sent for r in refused)
+        # Only the two creates that went out claimed slots: the next is 0.2 s away at
+        # most, not 2 s (which would hold every later call back).
+        assert limiter.delay(time.monotonic()) <= 0.2
+        assert (await client.get_connection(ORG)).connection is None
+    assert emu.stats.count("create") == 2

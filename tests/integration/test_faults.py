@@ -363,3 +363,17 @@ async def test_a_look_that_succeeds_later_still_recovers_the_token(
     created = await client.create_connection(ORG, display_name="x", recover_token=True)
     assert created.recovered
     assert created.connection.bearer_token == emu.active_token(ORG)
+
+
+async def test_any_answer_after_an_unreconciled_commit_is_reconciled(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    # The create commits but answers 500; the look that follows fails; the retried
+    # POST is answered 429 with a Retry-After too long to wait. That answer says
+    # nothing about the first attempt: the client looks again, and recovers.
+    emu.script(fault="500_after_commit", route="create")
+    emu.script(fault="500_before_commit", route="get", times=3)
+    emu.script(fault="rate_limit", route="create", retry_after=120)
+    created = await client.create_connection(ORG, display_name="x", recover_token=True)
+    assert created.recovered
+    assert created.connection.bearer_token == emu.active_token(ORG)

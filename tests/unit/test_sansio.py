@@ -364,6 +364,12 @@ def test_parse_naive_timestamp_is_taken_as_utc() -> None:
     assert response.connection.bearer_token_expires_at.tzinfo is UTC
 
 
+def test_a_byte_order_mark_before_a_success_body_is_tolerated() -> None:
+    body = b"\xef\xbb\xbf" + json.dumps({"request_id": "r", "status_code": 200}).encode()
+    parsed = parse_response(ENDPOINTS["get"], 200, {}, body)
+    assert parsed.request_id == "r" and parsed.connection is None
+
+
 def test_parse_groups() -> None:
     group = {"group_id": "g1", "group_name": "Eng", "organization_id": ORG, "connection_id": CID}
     raw = json.dumps({"status_code": 200, "scim_groups": [group], "next_cursor": None}).encode()

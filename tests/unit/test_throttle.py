@@ -166,3 +166,12 @@ def test_policies_accept_unbounded_waits() -> None:
 def test_a_budget_never_starts_above_its_capacity() -> None:
     assert scim.RetryBudget(capacity=10, available=50).available == 10
     assert scim.RetryBudget(capacity=10, available=3).available == 3
+
+
+def test_asking_for_the_delay_claims_nothing() -> None:
+    limiter = scim.AdaptiveRateLimiter(max_rate=10)
+    assert limiter.delay(0.0) == 0.0
+    assert limiter.reserve(0.0) == 0.0
+    assert [limiter.delay(0.0) for _ in range(3)] == pytest.approx([0.1, 0.1, 0.1])
+    assert limiter.reserve(0.0) == pytest.approx(0.1)
+    assert scim.AdaptiveRateLimiter().delay(5.0) == 0.0  # inert: never waits
