@@ -234,7 +234,9 @@ def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
     answers exactly the same way. Bodies are built only from fixed texts, the
     argument checks' `argument`/`problem` (422), and Stytch's own
     `error_type`/`error_message` for the statuses passed through (400, 403, 404):
-    never from credentials, tokens, response bodies or upstream exception text.
+    never from credentials, response bodies or upstream exception text. The one token
+    an error body can carry is `TokenLostError.next_bearer_token`, the admin's own
+    re-issued token (sent with `Cache-Control: no-store`), which would be lost else.
     """
     request_id = exc.request_id
     headers: dict[str, str] = {}
@@ -268,6 +270,16 @@ def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
             request_id,
             connection_id=exc.connection.connection_id,
         )
+        if exc.next_bearer_token is not None:
+            # The recovery got a new token it could not confirm: this answer is the only
+            # place the admin can get it, as a created token would be in a success.
+            body["message"] = (
+                "The connection was created and its token re-issued, but the rotation "
+                "could not be confirmed: next_bearer_token is the token if it completed; "
+                "otherwise complete the rotation."
+            )
+            body["next_bearer_token"] = exc.next_bearer_token
+            headers["Cache-Control"] = "no-store"
     else:
         status, kind, message, passed_on = next(
             row[1:] for row in _TABLE if isinstance(exc, row[0])

@@ -295,6 +295,11 @@ def test_422_names_the_argument_and_token_lost_names_the_connection() -> None:
     assert invalid["message"] == "limit: must be an int"
     lost = json.loads(bytes(error_response(errors.TokenLostError(_CONNECTION)).body))
     assert lost["connection_id"] == "scim-connection-test-1"
+    assert "next_bearer_token" not in lost
+    # A re-issued token the recovery could not confirm reaches the admin, uncached.
+    pending = error_response(errors.TokenLostError(_CONNECTION, next_bearer_token="tok-next"))
+    assert json.loads(bytes(pending.body))["next_bearer_token"] == "tok-next"
+    assert pending.headers["Cache-Control"] == "no-store"
 
 
 def test_importing_the_package_does_not_import_fastapi() -> None:
