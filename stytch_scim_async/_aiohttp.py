@@ -42,7 +42,6 @@ class Transport:
     ) -> None:
         self._session = session
         self._owns_session = session is None
-        self._max_connections = max_connections
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False

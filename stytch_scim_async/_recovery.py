@@ -72,8 +72,9 @@ def _matches(connection: SCIMConnection, params: dict[str, Any]) -> bool:
 
 @attrs.define
 class _Found:
-    """What one create's reconciliation learnt: whether an attempt may have committed,
-    and (for when a deadline cuts a recovery short) the connection and its token."""
+    """What one call's reconciliation learnt: whether an attempt may have committed,
+    and, for a create (when a deadline cuts its recovery short), the connection and
+    its token."""
 
     connection: SCIMConnection | None = None
     next_token: str | None = attrs.field(default=None, repr=False)
@@ -225,7 +226,7 @@ class Recovery:
     ) -> Callable[[errors.StytchSCIMError], Awaitable[Any]] | None:
         """The reconciliation for one call of `operation`, if it needs any."""
         if operation in _ROTATIONS:
-            return partial(self.rescue_rotation, operation, params, headers, [False])
+            return partial(self.rescue_rotation, operation, params, headers, _Found())
         if operation == "delete":
             return partial(self._rescue_delete, params, headers)
         return None
@@ -254,18 +255,18 @@ class Recovery:
         operation: str,
         params: dict[str, Any],
         headers: dict[str, str],
-        ambiguous: list[bool],
+        found: _Found,
         failure: errors.StytchSCIMError,
     ) -> Any:
         """After a failed rotate start/complete/cancel: find out whether it took effect.
 
-        `ambiguous[0]` remembers, across the attempts of one call, that an earlier one
+        `found.ambiguity` remembers, across the attempts of one call, that an earlier one
         may have committed: a complete or cancel then answered "not rotating" is most
         likely the repeat of one that did, so that answer is checked too."""
         if RetryPolicy.is_ambiguous(failure):
-            ambiguous[0] = True
+            found.ambiguity = failure
         elif not (
-            ambiguous[0]
+            found.ambiguity is not None
             and operation != "rotate_start"
             and isinstance(failure, errors.BadRequestError)
             and failure.error_type == "scim_connection_not_rotating_token"

@@ -21,6 +21,16 @@ def orgs(n: int, prefix: str = "organization-test-p") -> list[scim.ProvisionRequ
     ]
 
 
+def answer_late(emu: StytchEmulator, request: scim.ProvisionRequest, seconds: float) -> None:
+    """Make the create for `request` commit, then answer only after `seconds`."""
+    emu.script(
+        fault="stall_after_commit",
+        route="create",
+        organization_id=request.organization_id,
+        stall_seconds=seconds,
+    )
+
+
 async def test_every_org_gets_a_connection_and_its_token(
     client: scim.SCIMClient, emu: StytchEmulator
 ) -> None:
@@ -164,12 +174,7 @@ async def test_breaking_out_hands_over_the_tokens_still_in_flight(
 ) -> None:
     requests = orgs(6)
     for request in requests[1:]:  # all but the first answer late
-        emu.script(
-            fault="stall_after_commit",
-            route="create",
-            organization_id=request.organization_id,
-            stall_seconds=0.3,
-        )
+        answer_late(emu, request, 0.3)
     abandoned: list[scim.ProvisionOutcome] = []
     batch = client.provision(requests, concurrency=6, on_abandoned=abandoned.append)
     first = await anext(batch)  # then leave, as a `break` does
@@ -230,12 +235,7 @@ async def test_a_failing_source_still_hands_over_the_tokens_in_flight(
 ) -> None:
     requests = orgs(2)
     for request in requests:
-        emu.script(
-            fault="stall_after_commit",
-            route="create",
-            organization_id=request.organization_id,
-            stall_seconds=0.2,
-        )
+        answer_late(emu, request, 0.2)
 
     async def source() -> AsyncIterator[scim.ProvisionRequest]:
         for request in requests:
@@ -259,12 +259,7 @@ async def test_cancelling_while_the_loop_body_awaits_abandons_at_once(
     client: scim.SCIMClient, emu: StytchEmulator
 ) -> None:
     fast, slow = scim.ProvisionRequest("organization-test-fast"), orgs(1)[0]
-    emu.script(
-        fault="stall_after_commit",
-        route="create",
-        organization_id=slow.organization_id,
-        stall_seconds=10,
-    )
+    answer_late(emu, slow, 10)
     abandoned: list[scim.ProvisionOutcome] = []
     body_started = asyncio.Event()
 
@@ -292,12 +287,7 @@ async def test_every_token_reaches_on_abandoned_once_whatever_goes_wrong(
     requests = orgs(4)
     # [0] answers at once; [1] after 0.2 s; [2] after 0.4 s; [3] after 5 s.
     for request, stall in zip(requests[1:], (0.2, 0.4, 5.0), strict=True):
-        emu.script(
-            fault="stall_after_commit",
-            route="create",
-            organization_id=request.organization_id,
-            stall_seconds=stall,
-        )
+        answer_late(emu, request, stall)
     handed: list[scim.ProvisionOutcome] = []
 
     def record(outcome: scim.ProvisionOutcome) -> None:
