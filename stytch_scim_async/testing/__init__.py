@@ -2,7 +2,8 @@
 
 `StytchEmulator` serves a fake Stytch on ``127.0.0.1`` with aiohttp; it
 answers every backend (``/v1/b2b/scim/{organization_id}/connection...``) and
-frontend-SDK (``/sdk/v1/b2b/scim...``) SCIM connection endpoint with the same JSON
+frontend-SDK (``/sdk/v1/b2b/scim...``) SCIM connection endpoint, and the
+organizations search (``POST /v1/b2b/organizations/search``), with the same JSON
 shapes, error bodies, authentication and RBAC rules as Stytch, deterministically
 from a seed. `Faults` adds latency, rate limiting (with ``Retry-After`` as
 delta-seconds, as an HTTP-date, or absent), 500s before or after the commit, HTML
@@ -13,7 +14,7 @@ models, so a bug in them cannot hide here.
 
 Route names (for ``Faults.routes``, ``script(route=...)`` and the stats):
 ``create``, ``get``, ``update``, ``delete``, ``get_groups``, ``rotate_start``,
-``rotate_complete``, ``rotate_cancel``.
+``rotate_complete``, ``rotate_cancel`` and ``search_organizations``.
 
 Control routes, never faulted, rate limited or authenticated:
 

@@ -14,26 +14,19 @@ from typing import Any, Final
 
 from ._auth import authorize_member, basic_credentials
 from ._control import control
-from ._faults import (
-    AFTER_COMMIT,
-    FaultDecision,
-    FaultInjector,
-    FaultKind,
-    Faults,
-    RetryAfterMode,
-    ScriptedFault,
-)
-from ._ids import IdFactory
+from ._faults import AFTER_COMMIT, FaultDecision, FaultInjector, FaultKind, Faults
+from ._helpers import EmulatorHelpers
+from ._ids import IdFactory, rfc3339
 from ._operations import Operations
 from ._routes import RouteMatch, match_route
-from ._state import EmulatorState, MemberSession
+from ._search import search_organizations
+from ._state import EmulatorState, MemberSession, Organization
 from ._stats import RequestLogEntry, Stats, new_request_log
 from ._wire import (
     ERROR_MESSAGES,
     HTML_502,
     FakeResponse,
     FakeStytchError,
-    connection_with_token,
     error_body,
     json_bytes,
     json_object,
@@ -48,7 +41,7 @@ _ROTATIONS: Final = frozenset({"rotate_start", "rotate_complete", "rotate_cancel
 _NO_FAULT: Final = FaultDecision()  # shared and never mutated: the quiet fast path
 
 
-class FakeStytch:
+class FakeStytch(EmulatorHelpers):
     """An in-memory Stytch B2B SCIM API, deterministic from ``seed``.
 
     Any non-empty organization id exists on first use unless
@@ -73,10 +66,11 @@ class FakeStytch:
         self._base_url = base_url.rstrip("/")
         self._last_page_cursor = last_page_cursor
         self._request_log_size = request_log_size
-        self._injector = FaultInjector(faults or Faults(), seed)
-        self._initialize()
+        self.injector = FaultInjector(faults or Faults(), seed)
+        self.initialize()
 
-    def _initialize(self) -> None:
+    def initialize(self) -> None:
+        """Build fresh state (the constructor and `reset` call it)."""
         self.ids = IdFactory(self.seed)
         self.project_id = f"project-test-{self.ids.uuid()}"
         self.secret = f"secret-test-{self.ids.alphanumeric(36)}"
@@ -86,9 +80,9 @@ class FakeStytch:
         self.state = EmulatorState()
         self.stats = Stats()
         self.request_log = new_request_log(self._request_log_size)
-        self._injector.reset()
+        self.injector.reset()
         ops = Operations(self.state, self.ids, self.clock, self._base_url, self._last_page_cursor)
-        self._ops = ops
+        self.operations = ops
         self._handlers: dict[str, Callable[[str, str | None, Mapping[str, Any]], dict[str, Any]]]
         self._handlers = {
             "create": ops.create,
@@ -111,114 +105,22 @@ class FakeStytch:
     @base_url.setter
     def base_url(self, value: str) -> None:
         self._base_url = value.rstrip("/")
-        self._ops.base_url = self._base_url
+        self.operations.base_url = self._base_url
 
     @property
     def faults(self) -> Faults:
         """The failure model; assign a new `Faults` to change it mid-test."""
-        return self._injector.faults
+        return self.injector.faults
 
     @faults.setter
     def faults(self, faults: Faults) -> None:
-        self._injector.faults = faults
+        self.injector.faults = faults
 
-    def reset(self) -> None:
-        """Forget all state, stats, scripts and sessions, as if freshly built.
+    # -- what the helpers and the adapter use ---------------------------------------
 
-        Credentials are derived from the seed, so they stay the same.
-        """
-        self._initialize()
-
-    def script(
-        self,
-        *,
-        fault: FaultKind,
-        route: str | None = None,
-        organization_id: str | None = None,
-        times: int = 1,
-        retry_after: float | None = None,
-        retry_after_format: RetryAfterMode = "seconds",
-        stall_seconds: float | None = None,
-    ) -> None:
-        """Give the next ``times`` requests matching ``route``/``organization_id`` ``fault``.
-
-        Scripted faults win over probabilistic ones. ``retry_after`` (for
-        ``rate_limit``) sets the ``Retry-After`` header; ``None`` sends none.
-        """
-        self._injector.script(
-            ScriptedFault(
-                fault=fault,
-                route=route,
-                organization_id=organization_id,
-                remaining=times,
-                retry_after=retry_after,
-                retry_after_format=retry_after_format,
-                stall_seconds=stall_seconds,
-            )
-        )
-
-    # -- test helpers --------------------------------------------------------------
-
-    def add_organization(self, organization_id: str) -> None:
-        """Make an organization exist (needed with ``strict_organizations``)."""
-        if not organization_id:
-            raise ValueError("organization_id must not be empty")
-        self.state.organizations.add(organization_id)
-
-    def add_connection(
-        self,
-        organization_id: str,
-        *,
-        display_name: str = "",
-        identity_provider: str = "generic",
-    ) -> dict[str, Any]:
-        """Pre-seed an active connection; returns it as create would (with the token)."""
-        self.add_organization(organization_id)
-        try:
-            connection = self._ops.new_connection(organization_id, display_name, identity_provider)
-        except FakeStytchError as exc:
-            raise ValueError(f"{organization_id}: {exc.error_type}") from None
-        return connection_with_token(connection, self._base_url)
-
-    def add_group(
-        self, organization_id: str, connection_id: str, group_name: str
-    ) -> dict[str, str]:
-        """Add a SCIM group to a connection, as an IdP would; returns the group."""
-        return self._ops.add_group(organization_id, connection_id, group_name)
-
-    def new_session(self, organization_id: str, *, admin: bool = True) -> MemberSession:
-        """A new Member session of ``organization_id`` (token and JWT both work)."""
-        self.add_organization(organization_id)
-        member_id = self.ids.member_id()
-        session = MemberSession(
-            session_token=self.ids.session_token(),
-            session_jwt=self.ids.session_jwt(member_id, organization_id),
-            member_id=member_id,
-            organization_id=organization_id,
-            admin=admin,
-        )
-        self.state.add_session(session)
-        return session
-
-    def member_session(self, organization_id: str, *, admin: bool = True) -> str:
-        """A new Member session token; ``admin`` Members may manage SCIM."""
-        return self.new_session(organization_id, admin=admin).session_token
-
-    def member_session_jwt(self, organization_id: str, *, admin: bool = True) -> str:
-        """A new Member session, identified by its JWT."""
-        return self.new_session(organization_id, admin=admin).session_jwt
-
-    def active_token(self, organization_id: str) -> str | None:
-        """The bearer token Stytch would accept now, or ``None`` without a connection."""
-        connection = self.state.active_connection(organization_id)
-        return None if connection is None else connection.bearer_token
-
-    def tokens(self) -> dict[str, str]:
-        """Every organization's active bearer token."""
-        return {
-            org: self.state.connections[connection_id].bearer_token
-            for org, connection_id in self.state.active.items()
-        }
+    @property
+    def _core(self) -> FakeStytch:
+        return self
 
     # -- request handling ----------------------------------------------------------
 
@@ -244,8 +146,8 @@ class FakeStytch:
             session = self._sdk_session(lowered)
             organization_id = None if session is None else session.organization_id
         decision = _NO_FAULT
-        if not self._injector.idle:
-            decision = self._injector.decide(match.route, organization_id, self.clock())
+        if not self.injector.idle:
+            decision = self.injector.decide(match.route, organization_id, self.clock())
         fault = decision.kind
         request_id = self.ids.request_id()
         if fault is not None and fault not in AFTER_COMMIT:
@@ -313,20 +215,33 @@ class FakeStytch:
             return None
         return self.state.sessions.get(credentials[1])
 
-    def _backend_organization(self, match: RouteMatch, headers: Mapping[str, str]) -> str:
+    def known_organization(self, organization_id: str) -> Organization | None:
+        """The organization with that id under the fake's rules, or ``None``.
+
+        EMULATOR ASSUMPTION (lenient default): any non-empty id names an organization
+        that exists from its first use; with ``strict_organizations`` only added ones.
+        """
+        organization = self.state.organizations.get(organization_id)
+        if organization is None and organization_id and not self.strict_organizations:
+            organization = self.state.add_organization(organization_id, rfc3339(self.clock()))
+        return organization
+
+    def _check_project(self, headers: Mapping[str, str]) -> None:
         authorization = headers.get("authorization")
         if authorization != self._project_authorization and basic_credentials(authorization) != (
             self.project_id,
             self.secret,
         ):
             raise FakeStytchError(401, "unauthorized_credentials")
-        organization_id = match.organization_id
-        if not organization_id:
+
+    def _backend_organization(self, match: RouteMatch, headers: Mapping[str, str]) -> str:
+        self._check_project(headers)
+        if not match.organization_id:
             raise FakeStytchError(400, "invalid_organization_id")
-        if organization_id not in self.state.organizations:
-            if self.strict_organizations:
-                raise FakeStytchError(404, "organization_not_found")
-            self.state.organizations.add(organization_id)
+        organization = self.known_organization(match.organization_id)
+        if organization is None:
+            raise FakeStytchError(404, "organization_not_found")
+        organization_id = organization.organization_id
         for header in (_MEMBER_SESSION, _MEMBER_SESSION_JWT):
             value = headers.get(header)
             if value:
@@ -345,6 +260,12 @@ class FakeStytch:
         route = match.route
         connection_id = match.connection_id
         try:
+            if route == "search_organizations":
+                # EMULATOR ASSUMPTION: Member-session headers on a search are not checked.
+                self._check_project(headers)
+                search = json_object(body)
+                payload = search_organizations(self.state, search, self.known_organization)
+                return self._success(match, payload, request_id)
             if match.family == "backend":
                 organization_id = self._backend_organization(match, headers)
                 params: Mapping[str, Any] = query if route == "get_groups" else json_object(body)
@@ -368,6 +289,10 @@ class FakeStytch:
             body = error_body(exc.status, exc.error_type, exc.message, request_id)
             return FakeResponse(exc.status, body)
         self._count_commit(route)
+        return self._success(match, payload, request_id)
+
+    @staticmethod
+    def _success(match: RouteMatch, payload: dict[str, Any], request_id: str) -> FakeResponse:
         envelope = {"request_id": request_id, "status_code": 200, **payload}
         if match.family == "sdk":
             return FakeResponse(200, json_bytes({"data": envelope}))

@@ -65,9 +65,11 @@ ROUTES: Final[frozenset[str]] = frozenset(
         "rotate_start",
         "rotate_complete",
         "rotate_cancel",
+        "search_organizations",
     }
 )
-"""Route names shared by the backend and the frontend-SDK endpoints."""
+"""Route names: the eight SCIM operations (shared by the backend and the frontend-SDK
+endpoints) and ``search_organizations`` (backend only)."""
 
 # Probabilistic faults in the order a single uniform draw is mapped onto them.
 _PROBABILITY_ORDER: Final[tuple[tuple[str, FaultKind], ...]] = (

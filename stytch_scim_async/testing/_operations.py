@@ -161,7 +161,7 @@ class Operations:
             bearer_token=self.ids.bearer_token(),
             bearer_token_expires_at=self._expiry(),
         )
-        self.state.organizations.add(organization_id)
+        self.state.add_organization(organization_id, rfc3339(self.clock()))
         self.state.connections[connection.connection_id] = connection
         self.state.active[organization_id] = connection.connection_id
         return connection

@@ -1,4 +1,4 @@
-"""Route matching for the backend and frontend-SDK SCIM endpoints.
+"""Route matching for the backend and frontend-SDK SCIM endpoints and the search.
 
 A path is split on ``/`` and matched segment by segment (no regular expressions on
 the hot path); each path parameter is percent-decoded after splitting, so an
@@ -84,11 +84,16 @@ def _sdk(method: str, parts: list[str]) -> RouteMatch | None:
     return None
 
 
+_SEARCH: Final = RouteMatch("search_organizations", "backend")
+
+
 def match_route(method: str, path: str) -> RouteMatch | None:
-    """The SCIM route a request targets, or ``None`` (answered ``route_not_found``)."""
+    """The route a request targets, or ``None`` (answered ``route_not_found``)."""
     parts = path.split("/")
     if len(parts) < 5 or parts[0] != "":
         return None
+    if len(parts) == 5 and parts[1:5] == ["v1", "b2b", "organizations", "search"]:
+        return _SEARCH if method == "POST" else None
     if parts[1] == "v1" and parts[2] == "b2b" and parts[3] == "scim":
         return _backend(method, parts)
     if parts[1:5] == ["sdk", "v1", "b2b", "scim"]:

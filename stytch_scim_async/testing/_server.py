@@ -13,12 +13,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 from aiohttp import web
 
 from ._fake import FakeStytch
-from ._faults import FaultKind, Faults, RetryAfterMode
+from ._faults import Faults
+from ._helpers import EmulatorHelpers
 from ._state import EmulatorState
 from ._stats import RequestLogEntry, Stats
 
@@ -30,7 +30,7 @@ def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
         waiter.set_result(value)
 
 
-class StytchEmulator:
+class StytchEmulator(EmulatorHelpers):
     """A fake Stytch B2B SCIM API served on ``127.0.0.1`` for tests and demos.
 
     Use ``async with StytchEmulator() as emu`` (or `start`/`close`) and
@@ -163,67 +163,9 @@ class StytchEmulator:
     def faults(self, faults: Faults) -> None:
         self.fake.faults = faults
 
-    # -- test helpers --------------------------------------------------------------
-
-    def member_session(self, organization_id: str, *, admin: bool = True) -> str:
-        """A new Member session token for ``organization_id``."""
-        return self.fake.member_session(organization_id, admin=admin)
-
-    def member_session_jwt(self, organization_id: str, *, admin: bool = True) -> str:
-        """A new Member session for ``organization_id``, as its JWT."""
-        return self.fake.member_session_jwt(organization_id, admin=admin)
-
-    def active_token(self, organization_id: str) -> str | None:
-        """The bearer token Stytch would accept now (``None`` without a connection)."""
-        return self.fake.active_token(organization_id)
-
-    def add_organization(self, organization_id: str) -> None:
-        """Make an organization exist (needed with ``strict_organizations=True``)."""
-        self.fake.add_organization(organization_id)
-
-    def add_connection(
-        self,
-        organization_id: str,
-        *,
-        display_name: str = "",
-        identity_provider: str = "generic",
-    ) -> dict[str, Any]:
-        """Pre-seed an active connection; returns it as create would (with the token)."""
-        return self.fake.add_connection(
-            organization_id, display_name=display_name, identity_provider=identity_provider
-        )
-
-    def add_group(
-        self, organization_id: str, connection_id: str, group_name: str
-    ) -> dict[str, str]:
-        """Add a SCIM group to a connection, as an IdP would; returns the group."""
-        return self.fake.add_group(organization_id, connection_id, group_name)
-
-    def script(
-        self,
-        *,
-        fault: FaultKind,
-        route: str | None = None,
-        organization_id: str | None = None,
-        times: int = 1,
-        retry_after: float | None = None,
-        retry_after_format: RetryAfterMode = "seconds",
-        stall_seconds: float | None = None,
-    ) -> None:
-        """Give the next ``times`` matching requests ``fault`` (before any random fault)."""
-        self.fake.script(
-            fault=fault,
-            route=route,
-            organization_id=organization_id,
-            times=times,
-            retry_after=retry_after,
-            retry_after_format=retry_after_format,
-            stall_seconds=stall_seconds,
-        )
-
-    def reset(self) -> None:
-        """Clear state, stats, scripts and sessions; credentials stay the same."""
-        self.fake.reset()
+    @property
+    def _core(self) -> FakeStytch:
+        return self.fake
 
     # -- serving -------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Connection", "EmulatorState", "MemberSession"]
+__all__ = ["Connection", "EmulatorState", "MemberSession", "Organization"]
 
 
 @dataclass(slots=True)
@@ -40,6 +40,20 @@ class Connection:
         return None
 
 
+@dataclass(slots=True)
+class Organization:
+    """An organization the fake knows, with what the organizations search shows of it.
+
+    EMULATOR ASSUMPTION: an organization that appears on first use is named and slugged
+    after its id (Stytch would have them from the organization's create).
+    """
+
+    organization_id: str
+    organization_name: str
+    organization_slug: str
+    created_at: str
+
+
 @dataclass(frozen=True, slots=True)
 class MemberSession:
     """A logged-in Member of one organization; ``admin`` may manage SCIM."""
@@ -55,10 +69,34 @@ class MemberSession:
 class EmulatorState:
     """Everything the fake Stytch remembers between requests."""
 
-    organizations: set[str] = field(default_factory=set)
+    organizations: dict[str, Organization] = field(default_factory=dict)
+    """By id, in the order they became known (the organizations search's order)."""
+    slugs: dict[str, str] = field(default_factory=dict)
+    """``organization_slug`` -> ``organization_id``."""
     connections: dict[str, Connection] = field(default_factory=dict)
     active: dict[str, str] = field(default_factory=dict)
+    deleted: dict[str, str] = field(default_factory=dict)
+    """Each organization's most recently deleted connection id."""
     sessions: dict[str, MemberSession] = field(default_factory=dict)
+
+    def add_organization(
+        self,
+        organization_id: str,
+        created_at: str,
+        *,
+        name: str | None = None,
+        slug: str | None = None,
+    ) -> Organization:
+        """The organization with that id, registered now if it is new."""
+        organization = self.organizations.get(organization_id)
+        if organization is None:
+            slug = slug or organization_id
+            if self.slugs.get(slug, organization_id) != organization_id:
+                raise ValueError(f"organization_slug {slug!r} is taken")
+            organization = Organization(organization_id, name or organization_id, slug, created_at)
+            self.organizations[organization_id] = organization
+            self.slugs[slug] = organization_id
+        return organization
 
     def active_connection(self, organization_id: str) -> Connection | None:
         """The organization's active connection (at most one exists)."""
@@ -67,6 +105,5 @@ class EmulatorState:
 
     def add_session(self, session: MemberSession) -> None:
         """Register a session under both its opaque token and its JWT."""
-        self.organizations.add(session.organization_id)
         self.sessions[session.session_token] = session
         self.sessions[session.session_jwt] = session

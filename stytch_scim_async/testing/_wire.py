@@ -100,6 +100,21 @@ ERROR_MESSAGES: Final[Mapping[str, str]] = {
     "organization_not_found": "Organization could not be found.",
     "session_not_found": "Session could not be found.",
     "route_not_found": "The requested route could not be found.",
+    "organization_search_filter_name_not_recognized": (
+        "The filter_name of a search operand is not recognized."
+    ),
+    "organization_search_expected_array_of_strings": (
+        "The filter_value of this search operand must be an array of strings."
+    ),
+    "user_search_invalid_cursor": "The search cursor is invalid.",
+    "bad_domain_for_stytch_sdk": (
+        "This domain has not been registered as an allowed domain for the Stytch SDK. "
+        "Please add it here: https://stytch.com/dashboard/sdk-configuration"
+    ),
+    "cname_required_for_http_only_cookies": (
+        "This project requires HttpOnly cookies, which need a custom domain (CNAME) "
+        "for the Stytch SDK's requests."
+    ),
 }
 """The ``error_message`` of each ``error_type`` (the seed document's wording where it has one)."""
 

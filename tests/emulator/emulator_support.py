@@ -70,6 +70,10 @@ class Api:
         raw = b"" if body is None else json.dumps(body).encode()
         return self.fake.handle(method, "/sdk/v1/b2b/scim" + path, {}, headers, raw)
 
+    def search(self, body: Mapping[str, Any] | bytes | None = None, **options: Any) -> FakeResponse:
+        """``POST /v1/b2b/organizations/search``."""
+        return self.backend("POST", "/v1/b2b/organizations/search", body, **options)
+
     def create(self, organization_id: str = ORG, **body: Any) -> FakeResponse:
         return self.backend("POST", backend_path(organization_id), body)
 

@@ -200,7 +200,7 @@ def test_scripted_rate_limit_for_one_org() -> None:
         assert (limited.status, limited.headers) == (429, {"Retry-After": "1"})
     assert api.create(ORG).status == 200
     assert api.fake.stats.faults == {"rate_limit": 2}
-    assert not api.fake._injector.scripts
+    assert not api.fake.injector.scripts
 
 
 def test_scripted_rate_limit_header_forms() -> None:
@@ -287,4 +287,4 @@ def test_control_and_unknown_routes_are_never_faulted() -> None:
     api.fake.script(fault="html_502", times=5)
     assert api.fake.handle("GET", "/_stats", {}, {}, b"").status == 200
     assert error_of(api.backend("GET", "/v1/nowhere")) == (404, "route_not_found")
-    assert len(api.fake._injector.scripts) == 1
+    assert len(api.fake.injector.scripts) == 1

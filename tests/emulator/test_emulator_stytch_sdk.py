@@ -130,3 +130,43 @@ async def test_rbac_through_sdk_method_options(
     options = CreateRequestOptions(authorization=Authorization(session_jwt=jwt))
     created = await scim.create_async(ORG, method_options=options)
     assert created.connection.organization_id == ORG
+
+
+async def test_organizations_search_parses_with_the_sdk_models(
+    stytch_emulator: StytchEmulator, stytch_client: Any
+) -> None:
+    emu = stytch_emulator
+    created = emu.add_connection(ORG, display_name="Okta prod")
+    ids = [ORG, OTHER_ORG, *(f"organization-test-{n}" for n in range(3))]
+    query = {
+        "operator": "AND",
+        "operands": [{"filter_name": "organization_ids", "filter_value": ids}],
+    }
+    organizations: list[Any] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = await stytch_client.organizations.search_async(cursor=cursor, limit=2, query=query)
+        assert page.status_code == 200 and page.results_metadata.total == len(ids)
+        organizations += page.organizations
+        pages += 1
+        cursor = page.results_metadata.next_cursor
+        if cursor is None:
+            break
+    assert pages == 3
+    assert [org.organization_id for org in organizations] == ids
+    with_connection, without = organizations[0], organizations[1]
+    active = with_connection.scim_active_connection
+    assert active.connection_id == created["connection_id"]
+    assert active.display_name == "Okta prod"
+    assert active.bearer_token_last_four == created["bearer_token"][-4:]
+    assert active.bearer_token_expires_at is not None
+    assert active.bearer_token_expires_at.tzinfo is not None
+    assert without.scim_active_connection is None
+    assert emu.stats.count("search_organizations", 200) == 3
+
+    with pytest.raises(StytchError) as bad:
+        await stytch_client.organizations.search_async(
+            query={"operator": "AND", "operands": [{"filter_name": "nope", "filter_value": []}]}
+        )
+    assert bad.value.details.error_type == "organization_search_filter_name_not_recognized"
