@@ -42,14 +42,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._cli import main
     from ._fake import FakeStytch
-    from ._faults import FAULT_KINDS, ROUTES, FaultKind, Faults, RetryAfterMode
+    from ._faults import (
+        DEFAULT_SEARCH_RATE_LIMIT,
+        FAULT_KINDS,
+        ROUTES,
+        FaultKind,
+        Faults,
+        RetryAfterMode,
+    )
     from ._operations import IDENTITY_PROVIDERS
+    from ._ratelimit import RateLimit, RateLimitMode
     from ._server import StytchEmulator
     from ._state import Connection, EmulatorState, MemberSession
     from ._stats import RequestLogEntry, Stats
     from ._wire import FakeResponse
 
 __all__ = [
+    "DEFAULT_SEARCH_RATE_LIMIT",
     "FAULT_KINDS",
     "IDENTITY_PROVIDERS",
     "ROUTES",
@@ -60,6 +69,8 @@ __all__ = [
     "FaultKind",
     "Faults",
     "MemberSession",
+    "RateLimit",
+    "RateLimitMode",
     "RequestLogEntry",
     "RetryAfterMode",
     "Stats",
@@ -77,6 +88,9 @@ _LOCATIONS = {
     "FaultKind": "_faults",
     "Faults": "_faults",
     "RetryAfterMode": "_faults",
+    "DEFAULT_SEARCH_RATE_LIMIT": "_faults",
+    "RateLimit": "_ratelimit",
+    "RateLimitMode": "_ratelimit",
     "IDENTITY_PROVIDERS": "_operations",
     "StytchEmulator": "_server",
     "Connection": "_state",

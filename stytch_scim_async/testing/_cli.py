@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ._faults import ROUTES, Faults
+from ._ratelimit import RATE_LIMIT_MODES, RateLimit
 from ._server import StytchEmulator
 
 __all__ = ["build_parser", "faults_from_args", "main", "serve"]
@@ -47,13 +48,40 @@ def build_parser(prog: str = "python -m stytch_scim_async.testing") -> argparse.
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--jitter", type=float, default=0.0, help="up to this many extra seconds")
-    parser.add_argument("--rate-limit", type=float, default=None, help="requests/second per route")
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, help="requests/second per SCIM route"
+    )
+    parser.add_argument(
+        "--rate-limit-mode",
+        choices=RATE_LIMIT_MODES,
+        default="fixed-window",
+        help="clock-aligned fixed windows (as Stytch) or a token bucket",
+    )
+    parser.add_argument(
+        "--rate-limit-window", type=float, default=1.0, help="fixed window length in seconds"
+    )
     parser.add_argument("--burst", type=int, default=None, help="token bucket size")
+    parser.add_argument(
+        "--search-rate-limit",
+        type=int,
+        default=None,
+        help="organizations searches per search window (default 100 once --rate-limit is set)",
+    )
+    parser.add_argument(
+        "--search-rate-window", type=float, default=60.0, help="search window in seconds"
+    )
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="[GROUP=]ROUTES:LIMIT/WINDOW",
+        help="a further fixed-window limit (repeatable), e.g. 'writes=create,delete:20/1'",
+    )
     parser.add_argument(
         "--retry-after",
         choices=("seconds", "http-date", "none"),
-        default="seconds",
-        help="how 429s spell Retry-After",
+        default="none",
+        help="how 429s spell Retry-After (Stytch documents none)",
     )
     for name in _PROBABILITY_FLAGS:
         flag = "--" + name.replace("_", "-")
@@ -76,7 +104,12 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         latency=args.latency,
         jitter=args.jitter,
         rate_limit=args.rate_limit,
+        rate_limit_mode=args.rate_limit_mode,
+        rate_limit_window=args.rate_limit_window,
         burst=args.burst,
+        search_rate_limit=args.search_rate_limit,
+        search_rate_window=args.search_rate_window,
+        rate_limits=tuple(RateLimit.parse(spec) for spec in args.limit),
         retry_after=None if args.retry_after == "none" else args.retry_after,
         stall_seconds=args.stall_seconds,
         routes=routes,

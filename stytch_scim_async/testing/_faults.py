@@ -3,7 +3,7 @@
 Probabilistic faults come from `Faults` and a seeded generator, so the same
 seed and the same request sequence reproduce the same failures. Scripted faults
 (`FaultInjector.script`) hit the next N matching requests before any
-probabilistic fault is drawn. Rate limiting is a token bucket per route name.
+probabilistic fault is drawn. Rate limits (``_ratelimit``) come between the two.
 """
 
 from __future__ import annotations
@@ -11,17 +11,24 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Final, Literal, get_args
+
+from ._ratelimit import RATE_LIMIT_MODES, RateLimit, RateLimiter, RateLimitMode, TokenBucket
+from ._routes import ROUTES, SCIM_ROUTES
 
 __all__ = [
     "AFTER_COMMIT",
     "BEFORE_COMMIT",
+    "DEFAULT_SEARCH_RATE_LIMIT",
     "FAULT_KINDS",
     "ROUTES",
     "FaultDecision",
     "FaultInjector",
     "FaultKind",
     "Faults",
+    "RateLimit",
+    "RateLimitMode",
     "RetryAfterMode",
     "ScriptedFault",
     "TokenBucket",
@@ -55,21 +62,12 @@ AFTER_COMMIT: Final[frozenset[FaultKind]] = frozenset(
 RetryAfterMode = Literal["seconds", "http-date"]
 """How a 429 spells ``Retry-After``: delta-seconds or an HTTP-date."""
 
-ROUTES: Final[frozenset[str]] = frozenset(
-    {
-        "create",
-        "get",
-        "update",
-        "delete",
-        "get_groups",
-        "rotate_start",
-        "rotate_complete",
-        "rotate_cancel",
-        "search_organizations",
-    }
-)
-"""Route names: the eight SCIM operations (shared by the backend and the frontend-SDK
-endpoints) and ``search_organizations`` (backend only)."""
+DEFAULT_SEARCH_RATE_LIMIT: Final = 100
+"""Organizations searches per ``search_rate_window`` (60 s) when ``rate_limit`` is set
+without ``search_rate_limit``. EMULATOR ASSUMPTION: stytch-python's docstring says
+100 requests/minute, newer docs 100/second; the lower figure is used."""
+
+_SEARCH_ROUTE: Final = frozenset({"search_organizations"})
 
 # Probabilistic faults in the order a single uniform draw is mapped onto them.
 _PROBABILITY_ORDER: Final[tuple[tuple[str, FaultKind], ...]] = (
@@ -93,16 +91,33 @@ class Faults:
 
     ``latency`` (plus up to ``jitter``) delays each answer; the state change itself
     is visible at once, as when a slow network hides a server that already
-    committed. ``rate_limit`` keeps one token bucket per route name (Stytch limits
-    per endpoint), holding up to ``burst`` requests; a refused request gets a 429
-    whose ``Retry-After`` follows ``retry_after``.
+    committed.
+
+    Rate limits (see ``_ratelimit`` for the assumptions behind them): ``rate_limit``
+    gives each of the eight SCIM routes its own limit of ``rate_limit`` requests per
+    second. By default (``rate_limit_mode="fixed-window"``, what Stytch describes)
+    that is ``floor(rate_limit * rate_limit_window)`` requests in each window of
+    ``rate_limit_window`` seconds aligned to the clock; ``burst`` plays no part
+    there. ``rate_limit_mode="token-bucket"`` is the smooth alternative, holding up
+    to ``burst`` requests. The organizations search has its own limit:
+    ``search_rate_limit`` requests per ``search_rate_window`` seconds (default 60),
+    and whenever ``rate_limit`` is set without it, the search gets
+    `DEFAULT_SEARCH_RATE_LIMIT` per minute. ``rate_limits`` adds any further
+    `RateLimit` (per endpoint, or shared by a named group of endpoints). A refused
+    request gets a 429 ``too_many_requests`` whose ``Retry-After`` (off by default:
+    Stytch documents none) follows ``retry_after``.
     """
 
     latency: float = 0.0
     jitter: float = 0.0
     rate_limit: float | None = None
+    rate_limit_mode: RateLimitMode = "fixed-window"
+    rate_limit_window: float = 1.0
     burst: int | None = None
-    retry_after: RetryAfterMode | None = "seconds"
+    retry_after: RetryAfterMode | None = None
+    search_rate_limit: int | None = None
+    search_rate_window: float = 60.0
+    rate_limits: tuple[RateLimit, ...] = ()
     p_500_before_commit: float = 0.0
     p_500_after_commit: float = 0.0
     p_html_502: float = 0.0
@@ -120,6 +135,15 @@ class Faults:
             raise ValueError("rate_limit must be > 0 requests/second (or None)")
         if self.burst is not None and self.burst < 1:
             raise ValueError("burst must be >= 1")
+        if self.rate_limit_mode not in RATE_LIMIT_MODES:
+            raise ValueError(f"rate_limit_mode must be one of {RATE_LIMIT_MODES}")
+        if not self.rate_limit_window > 0 or not self.search_rate_window > 0:
+            raise ValueError("rate_limit_window and search_rate_window must be > 0 seconds")
+        if self.search_rate_limit is not None and self.search_rate_limit < 1:
+            raise ValueError("search_rate_limit must be >= 1 (or None)")
+        if not all(isinstance(rule, RateLimit) for rule in self.rate_limits):
+            raise ValueError("rate_limits must hold RateLimit values")
+        self.limits  # noqa: B018  (validates the rate_limit shorthand)
         if self.retry_after not in (None, "seconds", "http-date"):
             raise ValueError("retry_after must be 'seconds', 'http-date' or None")
         total = 0.0
@@ -160,6 +184,54 @@ class Faults:
             return self.burst
         return max(1, math.ceil(self.rate_limit or 1.0))
 
+    @property
+    def limits(self) -> tuple[RateLimit, ...]:
+        """Every rate limit in force: the ``rate_limit`` shorthand, the search's own
+        limit and ``rate_limits``."""
+        rules: list[RateLimit] = []
+        mode = self.rate_limit_mode
+        if self.rate_limit is not None:
+            if mode == "fixed-window":
+                per_window = math.floor(self.rate_limit * self.rate_limit_window + 1e-9)
+                if per_window < 1:
+                    raise ValueError(
+                        "rate_limit * rate_limit_window must allow at least one request "
+                        "per window; choose a longer rate_limit_window"
+                    )
+                rule = RateLimit(limit=per_window, window=self.rate_limit_window)
+            else:
+                if self.rate_limit_window != 1.0:
+                    raise ValueError("rate_limit_window applies to fixed windows only")
+                rate = Fraction(self.rate_limit).limit_denominator(1000)
+                if rate.numerator == 0:
+                    raise ValueError("rate_limit must be at least 0.001 requests/second")
+                rule = RateLimit(
+                    limit=rate.numerator,
+                    window=float(rate.denominator),
+                    mode=mode,
+                    burst=self.effective_burst,
+                )
+            rules.append(
+                RateLimit(
+                    limit=rule.limit,
+                    window=rule.window,
+                    routes=SCIM_ROUTES,
+                    mode=rule.mode,
+                    burst=rule.burst,
+                )
+            )
+        if self.search_rate_limit is not None or self.rate_limit is not None:
+            rules.append(
+                RateLimit(
+                    limit=self.search_rate_limit or DEFAULT_SEARCH_RATE_LIMIT,
+                    window=self.search_rate_window,
+                    routes=_SEARCH_ROUTE,
+                    mode=mode,
+                )
+            )
+        rules.extend(self.rate_limits)
+        return tuple(rules)
+
     def covers(self, route: str) -> bool:
         """Whether ``route`` is subject to these faults."""
         return self.routes is None or route in self.routes
@@ -195,34 +267,11 @@ class FaultDecision:
     stall_seconds: float = 0.0
 
 
-class TokenBucket:
-    """A classic token bucket: ``rate`` tokens per second, at most ``burst`` saved."""
-
-    __slots__ = ("burst", "rate", "tokens", "updated")
-
-    def __init__(self, rate: float, burst: int, now: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = float(burst)
-        self.updated = now
-
-    def take(self, now: float) -> float:
-        """Take a token: 0.0 when granted, else the seconds until one is available."""
-        elapsed = now - self.updated
-        if elapsed > 0:
-            self.tokens = min(float(self.burst), self.tokens + elapsed * self.rate)
-            self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
-
-
 def _is_quiet(faults: Faults) -> bool:
     return (
         faults.latency == 0.0
         and faults.jitter == 0.0
-        and faults.rate_limit is None
+        and not faults.limits
         and faults.total_probability == 0.0
     )
 
@@ -231,7 +280,11 @@ def _is_quiet(faults: Faults) -> bool:
 class _Plan:
     faults: Faults
     scripts: list[ScriptedFault] = field(default_factory=list)
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    limiter: RateLimiter | None = None
+
+    def __post_init__(self) -> None:
+        limits = self.faults.limits
+        self.limiter = RateLimiter(limits) if limits else None
 
 
 class FaultInjector:
@@ -252,8 +305,7 @@ class FaultInjector:
 
     @faults.setter
     def faults(self, faults: Faults) -> None:
-        self._plan.faults = faults
-        self._plan.buckets.clear()
+        self._plan = _Plan(faults, self._plan.scripts)
         self._quiet = _is_quiet(faults)
 
     @property
@@ -304,12 +356,8 @@ class FaultInjector:
                 return decision
         if not covered:
             return decision
-        if faults.rate_limit is not None:
-            bucket = plan.buckets.get(route)
-            if bucket is None:
-                bucket = TokenBucket(faults.rate_limit, faults.effective_burst, now)
-                plan.buckets[route] = bucket
-            wait = bucket.take(now)
+        if plan.limiter is not None:
+            wait = plan.limiter.take(route, now)
             if wait > 0.0:
                 decision.kind = "rate_limit"
                 decision.retry_after = wait

@@ -12,7 +12,26 @@ from dataclasses import dataclass
 from typing import Final, Literal
 from urllib.parse import unquote
 
-__all__ = ["Family", "RouteMatch", "match_route"]
+__all__ = ["ROUTES", "SCIM_ROUTES", "Family", "RouteMatch", "match_route"]
+
+ROUTES: Final[frozenset[str]] = frozenset(
+    {
+        "create",
+        "get",
+        "update",
+        "delete",
+        "get_groups",
+        "rotate_start",
+        "rotate_complete",
+        "rotate_cancel",
+        "search_organizations",
+    }
+)
+"""Route names: the eight SCIM operations (shared by the backend and the frontend-SDK
+endpoints) and ``search_organizations`` (backend only)."""
+
+SCIM_ROUTES: Final[frozenset[str]] = ROUTES - {"search_organizations"}
+"""The eight SCIM connection operations."""
 
 Family = Literal["backend", "sdk"]
 """``backend``: project credentials, explicit org. ``sdk``: a Member session."""

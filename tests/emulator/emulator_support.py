@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from stytch_scim_async.testing import FakeResponse, FakeStytch
+from stytch_scim_async.testing import FakeResponse, FakeStytch, Faults
 
 ORG = "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931"
 OTHER_ORG = "organization-test-11111111-2222-4333-8444-555555555555"
@@ -91,3 +91,17 @@ def error_of(response: FakeResponse) -> tuple[int, str]:
     assert body["status_code"] == response.status
     assert body["error_url"] == f"https://stytch.com/docs/api/errors/{response.status}"
     return response.status, str(body["error_type"])
+
+
+class Clock:
+    """A hand-driven clock."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def api_with(faults: Faults, *, clock: Clock | None = None, seed: int = 0) -> Api:
+    return Api(FakeStytch(faults=faults, seed=seed, clock=clock or Clock()))

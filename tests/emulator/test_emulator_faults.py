@@ -8,26 +8,19 @@ from typing import Any
 import pytest
 
 from stytch_scim_async.testing import FAULT_KINDS, ROUTES, FakeStytch, Faults
-from tests.emulator.emulator_support import ORG, OTHER_ORG, Api, backend_path, error_of
+from tests.emulator.emulator_support import (
+    ORG,
+    OTHER_ORG,
+    Clock,
+    api_with,
+    backend_path,
+    error_of,
+)
 
 SEED_500_MESSAGE = (
     "Oops, something seems to have gone wrong, please reach out to support@stytch.com "
     "to let us know what went wrong."
 )
-
-
-class Clock:
-    """A hand-driven clock."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def api_with(faults: Faults, *, clock: Clock | None = None, seed: int = 0) -> Api:
-    return Api(FakeStytch(faults=faults, seed=seed, clock=clock or Clock()))
 
 
 @pytest.mark.parametrize(
@@ -51,9 +44,9 @@ def test_faults_validate(kwargs: dict[str, Any], message: str) -> None:
 
 
 def test_faults_helpers() -> None:
-    assert Faults(rate_limit=2.5).effective_burst == 3
-    assert Faults(rate_limit=0.2).effective_burst == 1
-    assert Faults(rate_limit=10, burst=4).effective_burst == 4
+    assert Faults(rate_limit=2.5, rate_limit_mode="token-bucket").effective_burst == 3
+    assert Faults(rate_limit=0.2, rate_limit_mode="token-bucket").effective_burst == 1
+    assert Faults(rate_limit=10, burst=4, rate_limit_mode="token-bucket").effective_burst == 4
     chaos = Faults.chaos(0.05)
     assert chaos.total_probability == pytest.approx(0.35)
     assert chaos.stall_seconds == 5.0
@@ -141,7 +134,10 @@ def test_latency_and_jitter_are_seeded() -> None:
 
 def test_rate_limit_token_bucket_with_delta_seconds() -> None:
     clock = Clock()
-    api = api_with(Faults(rate_limit=2.0, burst=2), clock=clock)
+    api = api_with(
+        Faults(rate_limit=2.0, burst=2, rate_limit_mode="token-bucket", retry_after="seconds"),
+        clock=clock,
+    )
     assert [api.create(f"org-{n}").status for n in range(2)] == [200, 200]
     limited = api.create("org-2")
     assert error_of(limited) == (429, "too_many_requests")
@@ -160,14 +156,19 @@ def test_rate_limit_token_bucket_with_delta_seconds() -> None:
 
 
 def test_rate_limit_retry_after_counts_up_whole_seconds() -> None:
-    api = api_with(Faults(rate_limit=0.25, burst=1))
+    api = api_with(
+        Faults(rate_limit=0.25, burst=1, rate_limit_mode="token-bucket", retry_after="seconds")
+    )
     api.create("org-0")
     assert api.create("org-1").headers == {"Retry-After": "4"}
 
 
 def test_rate_limit_retry_after_as_http_date() -> None:
     clock = Clock(1_700_000_000.2)
-    api = api_with(Faults(rate_limit=1.0, burst=1, retry_after="http-date"), clock=clock)
+    api = api_with(
+        Faults(rate_limit=1.0, burst=1, retry_after="http-date", rate_limit_mode="token-bucket"),
+        clock=clock,
+    )
     api.create("org-0")
     # A token arrives at ...001.2: the date is rounded up to the next whole second.
     assert api.create("org-1").headers == {"Retry-After": "Tue, 14 Nov 2023 22:13:22 GMT"}
@@ -283,7 +284,9 @@ def test_reset_rewinds_the_fault_generator() -> None:
 
 
 def test_control_and_unknown_routes_are_never_faulted() -> None:
-    api = api_with(Faults(p_500_before_commit=1.0, rate_limit=0.001, burst=1))
+    api = api_with(
+        Faults(p_500_before_commit=1.0, rate_limit=0.001, burst=1, rate_limit_mode="token-bucket")
+    )
     api.fake.script(fault="html_502", times=5)
     assert api.fake.handle("GET", "/_stats", {}, {}, b"").status == 200
     assert error_of(api.backend("GET", "/v1/nowhere")) == (404, "route_not_found")

@@ -178,7 +178,9 @@ async def test_truncated_json_over_http(
 async def test_rate_limit_over_http(
     stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
 ) -> None:
-    emu = await stytch_emulator_factory(Faults(rate_limit=0.5, burst=1, retry_after="http-date"))
+    emu = await stytch_emulator_factory(
+        Faults(rate_limit=0.5, burst=1, retry_after="http-date", rate_limit_mode="token-bucket")
+    )
     assert (await create(http, emu, "org-1"))[0] == 200
     status, body, response = await create(http, emu, "org-2")
     assert (status, body["error_type"]) == (429, "too_many_requests")
