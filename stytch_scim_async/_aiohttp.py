@@ -45,6 +45,8 @@ class Transport:
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
+        #: Set by the client's aclose(): new calls are refused, those in flight finish.
+        self.closing = False
         self._slots = asyncio.Semaphore(max_connections)
         #: Calls (not attempts) in flight on every client sharing this transport.
         self.calls = 0
@@ -61,7 +63,7 @@ class Transport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise errors.InvalidRequestError("client", "is closed")
+            raise errors.ClientClosedError("the client is closed")
         if self._session is not None and self._session.closed:
             raise errors.InvalidRequestError("session", "the aiohttp session passed in is closed")
         if self._session is None:
