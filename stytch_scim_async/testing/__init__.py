@@ -50,9 +50,9 @@ if TYPE_CHECKING:
         Faults,
         RetryAfterMode,
     )
-    from ._operations import IDENTITY_PROVIDERS
     from ._ratelimit import RateLimit, RateLimitMode
     from ._server import StytchEmulator
+    from ._settings import IDENTITY_PROVIDERS, Settings
     from ._state import Connection, EmulatorState, MemberSession
     from ._stats import RequestLogEntry, Stats
     from ._wire import FakeResponse
@@ -73,6 +73,7 @@ __all__ = [
     "RateLimitMode",
     "RequestLogEntry",
     "RetryAfterMode",
+    "Settings",
     "Stats",
     "StytchEmulator",
     "main",
@@ -91,7 +92,8 @@ _LOCATIONS = {
     "DEFAULT_SEARCH_RATE_LIMIT": "_faults",
     "RateLimit": "_ratelimit",
     "RateLimitMode": "_ratelimit",
-    "IDENTITY_PROVIDERS": "_operations",
+    "IDENTITY_PROVIDERS": "_settings",
+    "Settings": "_settings",
     "StytchEmulator": "_server",
     "Connection": "_state",
     "EmulatorState": "_state",

@@ -90,8 +90,11 @@ class EmulatorState:
         """The organization with that id, registered now if it is new."""
         organization = self.organizations.get(organization_id)
         if organization is None:
-            slug = slug or organization_id
-            if self.slugs.get(slug, organization_id) != organization_id:
+            if slug is None:
+                slug = organization_id
+                if slug in self.slugs:  # another organization's slug: keep slugs unique
+                    slug = f"{organization_id}-{len(self.organizations)}"
+            elif self.slugs.get(slug, organization_id) != organization_id:
                 raise ValueError(f"organization_slug {slug!r} is taken")
             organization = Organization(organization_id, name or organization_id, slug, created_at)
             self.organizations[organization_id] = organization
@@ -102,6 +105,13 @@ class EmulatorState:
         """The organization's active connection (at most one exists)."""
         connection_id = self.active.get(organization_id)
         return None if connection_id is None else self.connections[connection_id]
+
+    def mark_deleted(self, connection: Connection) -> None:
+        """Delete an active connection: its organization may create a new one."""
+        connection.status = "deleted"
+        if self.active.get(connection.organization_id) == connection.connection_id:
+            del self.active[connection.organization_id]
+        self.deleted[connection.organization_id] = connection.connection_id
 
     def add_session(self, session: MemberSession) -> None:
         """Register a session under both its opaque token and its JWT."""
