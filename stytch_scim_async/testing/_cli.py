@@ -113,6 +113,25 @@ def build_parser(prog: str = "python -m stytch_scim_async.testing") -> argparse.
         action="store_true",
         help="a GET without an active connection answers the last deleted one",
     )
+    parser.add_argument(
+        "--sdk-allowed-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="frontend-SDK routes need this Origin (repeatable; e.g. https://app.example.com)",
+    )
+    parser.add_argument(
+        "--http-only-cookies",
+        action="store_true",
+        help="frontend-SDK routes need a custom domain (see --custom-domain)",
+    )
+    parser.add_argument(
+        "--custom-domain",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a Host header value counted as the project's custom domain (repeatable)",
+    )
     return parser
 
 
@@ -123,6 +142,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         identity_providers=None if args.any_identity_provider else IDENTITY_PROVIDERS,
         resolve_slugs=not args.no_slug_resolution,
         get_returns_deleted=args.get_returns_deleted,
+        sdk_allowed_origins=(
+            None if args.sdk_allowed_origin is None else frozenset(args.sdk_allowed_origin)
+        ),
+        http_only_cookies=args.http_only_cookies,
+        custom_domains=frozenset(args.custom_domain),
     )
 
 

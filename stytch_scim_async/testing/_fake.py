@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._auth import authorize_member, basic_credentials
+from ._auth import authorize_member, basic_credentials, check_sdk_client
 from ._control import control
 from ._faults import AFTER_COMMIT, FaultDecision, FaultInjector, FaultKind, Faults
 from ._helpers import EmulatorHelpers
@@ -276,6 +276,7 @@ class FakeStytch(EmulatorHelpers):
                 organization_id = self._backend_organization(match, headers)
                 params: Mapping[str, Any] = query if route == "get_groups" else json_object(body)
             else:
+                check_sdk_client(self._settings, headers)
                 if session is None:
                     raise FakeStytchError(401, "unauthorized_credentials")
                 organization_id = session.organization_id

@@ -2,7 +2,7 @@
 
 Every EMULATOR ASSUMPTION is a `Settings` field, so that a test that depends on
 one says so, and one that must not can turn it off. The defaults are the
-emulator's long-standing behaviour.
+emulator's long-standing behaviour; the member-mode gates are off by default.
 """
 
 from __future__ import annotations
@@ -56,12 +56,29 @@ class Settings:
         off by default. When on, a GET for an organization without an active
         connection answers its most recently deleted one (``status: "deleted"``):
         nothing says a real GET never does, so a client must cope with it.
+
+    Project settings for the frontend-SDK routes (``/sdk/v1/...``), off by default:
+
+    ``sdk_allowed_origins``
+        when set, a request whose ``Origin`` header is not one of these exact
+        values answers 400 ``bad_domain_for_stytch_sdk``.
+    ``http_only_cookies``
+        when on (Stytch's "enforce HttpOnly cookies"), a request whose ``Host``
+        header is not one of ``custom_domains`` answers 401
+        ``cname_required_for_http_only_cookies``.
+
+    EMULATOR ASSUMPTION: the origin check runs first, then the custom-domain
+    check, then authentication; app bundles (``bad_app_bundle_for_stytch_sdk``)
+    are not modelled.
     """
 
     default_identity_provider: str = "generic"
     identity_providers: frozenset[str] | None = IDENTITY_PROVIDERS
     resolve_slugs: bool = True
     get_returns_deleted: bool = False
+    sdk_allowed_origins: frozenset[str] | None = None
+    http_only_cookies: bool = False
+    custom_domains: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.default_identity_provider:
@@ -71,7 +88,7 @@ class Settings:
             and self.default_identity_provider not in self.identity_providers
         ):
             raise ValueError("default_identity_provider must be one of identity_providers")
-        for name in ("identity_providers",):
+        for name in ("identity_providers", "sdk_allowed_origins", "custom_domains"):
             value = getattr(self, name)
             if value is not None and (
                 not isinstance(value, frozenset) or not all(isinstance(v, str) for v in value)

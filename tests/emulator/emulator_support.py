@@ -66,9 +66,10 @@ class Api:
         *,
         session: str,
         public_token: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> FakeResponse:
         token = self.fake.public_token if public_token is None else public_token
-        headers = {"authorization": basic(token, session)}
+        headers = {"authorization": basic(token, session), **(headers or {})}
         raw = b"" if body is None else json.dumps(body).encode()
         return self.fake.handle(method, "/sdk/v1/b2b/scim" + path, {}, headers, raw)
 
