@@ -73,8 +73,9 @@ class EmulatorHelpers:
         """Pre-seed a connection; returns it as create would (with the token).
 
         ``identity_provider`` defaults to ``Settings.default_identity_provider``.
-        ``status="deleted"`` seeds one that was deleted (the organization may create
-        another); a GET shows it only with ``Settings.get_returns_deleted``.
+        ``status="deleted"`` seeds one that was deleted (beside the active one, if
+        any; the organization may create another); a GET shows it only with
+        ``Settings.get_returns_deleted`` and no active connection.
         """
         if status not in ("active", "deleted"):
             raise ValueError("status must be 'active' or 'deleted'")
@@ -82,12 +83,10 @@ class EmulatorHelpers:
         core = self._core
         try:
             connection = core.operations.new_connection(
-                organization_id, display_name, identity_provider
+                organization_id, display_name, identity_provider, deleted=status == "deleted"
             )
         except FakeStytchError as exc:
             raise ValueError(f"{organization_id}: {exc.error_type}") from None
-        if status == "deleted":
-            core.state.mark_deleted(connection)
         return connection_with_token(connection, core.base_url)
 
     def add_group(

@@ -130,10 +130,16 @@ class Operations:
         return connection
 
     def new_connection(
-        self, organization_id: str, display_name: str | None, identity_provider: str | None
+        self,
+        organization_id: str,
+        display_name: str | None,
+        identity_provider: str | None,
+        *,
+        deleted: bool = False,
     ) -> Connection:
-        """Commit a new active connection; fails if the org already has one."""
-        if organization_id in self.state.active:
+        """Commit a new active connection; fails if the org already has one.
+        ``deleted`` seeds one that was deleted instead (test helpers only)."""
+        if not deleted and organization_id in self.state.active:
             raise FakeStytchError(400, "active_scim_connection_exists")
         connection = Connection(
             organization_id=organization_id,
@@ -145,7 +151,11 @@ class Operations:
         )
         self.state.add_organization(organization_id, rfc3339(self.clock()))
         self.state.connections[connection.connection_id] = connection
-        self.state.active[organization_id] = connection.connection_id
+        if deleted:
+            connection.status = "deleted"
+            self.state.deleted[organization_id] = connection.connection_id
+        else:
+            self.state.active[organization_id] = connection.connection_id
         return connection
 
     def create(

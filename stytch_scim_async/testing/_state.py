@@ -19,10 +19,10 @@ class Connection:
     connection_id: str
     display_name: str
     identity_provider: str
-    bearer_token: str
+    bearer_token: str = field(repr=False)
     bearer_token_expires_at: str
     status: str = "active"
-    next_bearer_token: str = ""
+    next_bearer_token: str = field(default="", repr=False)
     next_bearer_token_expires_at: str = ""
     role_assignments: list[dict[str, str]] = field(default_factory=list)
     groups: list[dict[str, str]] = field(default_factory=list)
@@ -58,8 +58,8 @@ class Organization:
 class MemberSession:
     """A logged-in Member of one organization; ``admin`` may manage SCIM."""
 
-    session_token: str
-    session_jwt: str
+    session_token: str = field(repr=False)
+    session_jwt: str = field(repr=False)
     member_id: str
     organization_id: str
     admin: bool
@@ -77,7 +77,8 @@ class EmulatorState:
     active: dict[str, str] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)
     """Each organization's most recently deleted connection id."""
-    sessions: dict[str, MemberSession] = field(default_factory=dict)
+    sessions: dict[str, MemberSession] = field(default_factory=dict, repr=False)
+    """By session token and by JWT (kept out of the repr: the keys are secrets)."""
 
     def add_organization(
         self,

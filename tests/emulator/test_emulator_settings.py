@@ -171,3 +171,30 @@ def test_cli_flags_for_settings() -> None:
         get_returns_deleted=True,
     )
     assert settings_from_args(build_parser().parse_args([])) == Settings()
+
+
+def test_a_deleted_connection_may_be_seeded_beside_an_active_one() -> None:
+    api = api_with(Settings(get_returns_deleted=True))
+    active = api.fake.add_connection(ORG)
+    old = api.fake.add_connection(ORG, status="deleted")
+    assert api.fake.active_token(ORG) == active["bearer_token"]
+    got = api.backend("GET", backend_path(ORG)).json()["connection"]
+    assert (got["connection_id"], got["status"]) == (active["connection_id"], "active")
+    assert api.fake.state.connections[old["connection_id"]].status == "deleted"
+
+
+def test_no_secret_in_the_state_reprs() -> None:
+    fake = FakeStytch()
+    created = fake.add_connection(ORG)
+    connection = fake.state.connections[created["connection_id"]]
+    connection.next_bearer_token = "next-token-never-printed"
+    session = fake.new_session(ORG)
+    text = repr(connection) + repr(session) + repr(fake.state)
+    for secret in (
+        created["bearer_token"],
+        "next-token-never-printed",
+        session.session_token,
+        session.session_jwt,
+        fake.secret,
+    ):
+        assert secret not in text
