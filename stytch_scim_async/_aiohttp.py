@@ -128,25 +128,26 @@ class Transport:
                     f"{request.operation}: the proxy refused the connection (status {exc.status})"
                 )
             except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-                raise errors.ConnectError(
+                failure = errors.ConnectError(
                     f"{request.operation}: could not connect ({type(exc).__name__})"
-                ) from exc
-            except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                raise errors.RequestTimeoutError(
+                )
+            except (TimeoutError, aiohttp.ServerTimeoutError):
+                failure = errors.RequestTimeoutError(
                     f"{request.operation}: no response within {timeout.total:g} s"
-                ) from exc
+                )
             except aiohttp.ClientResponseError as exc:
                 failure = errors.TransportError(
                     f"{request.operation}: the response could not be read "
                     f"({type(exc).__name__}, status {exc.status})"
                 )
             except aiohttp.ClientError as exc:
-                raise errors.TransportError(
+                failure = errors.TransportError(
                     f"{request.operation}: the connection failed after the request was sent "
                     f"({type(exc).__name__})"
-                ) from exc
-            # A ClientResponseError's request_info holds our request headers (credentials,
-            # sessions): it must not even be the context of what we raise.
+                )
+            # aiohttp's error is neither the cause nor the context of ours: its traceback
+            # runs through frames whose locals hold our request headers (credentials,
+            # sessions), and a ClientResponseError's request_info holds them too.
             raise failure
         finally:
             slots.release()

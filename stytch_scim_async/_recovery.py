@@ -326,7 +326,6 @@ class Recovery:
                 answer is None
                 or fresh is None
                 or fresh.connection_id != connection.connection_id
-                or fresh.rotating
                 or fresh.bearer_token_last_four != next_token[-4:]
             ):
                 error = errors.TokenLostError(connection, next_bearer_token=next_token)
