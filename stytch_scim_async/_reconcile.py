@@ -58,8 +58,12 @@ class Evidence:
     #: Every field the request named equals the connection's (an omitted field can
     #: neither agree nor refute).
     fields_agree: bool = False
-    #: What a fresh create looks like: not mid-rotation, no role assignments.
-    fresh: bool = False
+    #: A rotation is in progress. A fresh create has none; with proof of absence it
+    #: can only be this call's own recovery, cut short (say, by a kill): cancelled,
+    #: then done again. Without proof it marks someone else's connection.
+    rotating: bool = False
+    #: It has group role assignments, which no create makes: someone else's.
+    assigned: bool = False
     #: The caller asked for lost tokens to be recovered.
     recover_token: bool = False
 
@@ -70,21 +74,21 @@ def decide(evidence: Evidence) -> Verdict:
         return Verdict.UNKNOWN
     if not evidence.active:
         return Verdict.POST_AGAIN
-    if not (evidence.in_doubt and evidence.fields_agree and evidence.fresh):
+    if not evidence.in_doubt or not evidence.fields_agree or evidence.assigned:
+        return Verdict.EXISTS
+    if evidence.rotating and not evidence.proven_absent:
         return Verdict.EXISTS
     if not (evidence.proven_absent and evidence.recover_token):
         return Verdict.TOKEN_LOST
     return Verdict.RECOVER
 
 
-def fits_request(connection: SCIMConnection, params: Mapping[str, Any]) -> tuple[bool, bool]:
-    """(fields_agree, fresh) of `connection` for the create `params`."""
-    agree = all(
+def fits_request(connection: SCIMConnection, params: Mapping[str, Any]) -> bool:
+    """Whether every field the create `params` named equals the connection's."""
+    return all(
         params.get(name) is None or getattr(connection, name) == params[name]
         for name in ("display_name", "identity_provider")
     )
-    fresh = not connection.rotating and not connection.scim_group_implicit_role_assignments
-    return agree, fresh
 
 
 def evidence_for(
@@ -98,13 +102,13 @@ def evidence_for(
     """The evidence a GET's answer (`connection`, None when there is none) gives."""
     if connection is None or not connection.active:
         return Evidence(answered=True)
-    agree, fresh = fits_request(connection, params)
     return Evidence(
         answered=True,
         active=True,
         in_doubt=in_doubt,
         proven_absent=proven_absent,
-        fields_agree=agree,
-        fresh=fresh,
+        fields_agree=fits_request(connection, params),
+        rotating=connection.rotating,
+        assigned=bool(connection.scim_group_implicit_role_assignments),
         recover_token=recover_token,
     )

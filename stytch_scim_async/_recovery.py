@@ -305,6 +305,8 @@ class Recovery:
         target = {**_org(call.params), "connection_id": connection.connection_id}
         headers = call.headers
         try:
+            if connection.rotating:  # our own recovery, cut short: its token is lost too
+                await self._rotation("rotate_cancel", target, headers)
             started = await self._rotation("rotate_start", target, headers)
         except errors.StytchSCIMError as exc:
             raise errors.TokenLostError(connection) from exc

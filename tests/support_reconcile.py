@@ -26,7 +26,6 @@ _OURS = Evidence(
     in_doubt=True,
     proven_absent=True,
     fields_agree=True,
-    fresh=True,
     recover_token=True,
 )
 
@@ -50,9 +49,15 @@ ROWS = (
         Verdict.EXISTS,
     ),
     Row("a named field differs", attrs.evolve(_OURS, fields_agree=False), Verdict.EXISTS),
+    Row("with role assignments", attrs.evolve(_OURS, assigned=True), Verdict.EXISTS),
     Row(
-        "mid-rotation or with role assignments",
-        attrs.evolve(_OURS, fresh=False),
+        "mid-rotation, absence never proven",
+        attrs.evolve(_OURS, rotating=True, proven_absent=False),
         Verdict.EXISTS,
+    ),
+    Row(
+        "mid-rotation, proven ours: a recovery cut short",
+        attrs.evolve(_OURS, rotating=True),
+        Verdict.RECOVER,
     ),
 )

@@ -96,6 +96,26 @@ async def field_differs(client: scim.SCIMClient, emu: StytchEmulator) -> object:
     )
 
 
+async def assigned(client: scim.SCIMClient, emu: StytchEmulator) -> object:
+    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    group = emu.add_group(ORG, existing["connection_id"], "Engineering")
+    await client.update_connection(
+        ORG,
+        existing["connection_id"],
+        role_assignments=[scim.RoleAssignment(group_id=group["group_id"], role_id="stytch_member")],
+    )
+    emu.script(fault="500_before_commit", route="create")
+    return await attempt(
+        client.create_connection(
+            ORG,
+            display_name="Okta",
+            identity_provider="okta",
+            recover_token=True,
+            proven_absent=True,
+        )
+    )
+
+
 async def mid_rotation(client: scim.SCIMClient, emu: StytchEmulator) -> object:
     existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
     await client.rotate_start(ORG, existing["connection_id"])
@@ -106,6 +126,23 @@ async def mid_rotation(client: scim.SCIMClient, emu: StytchEmulator) -> object:
             display_name="Okta",
             identity_provider="okta",
             recover_token=True,
+            verify_absent=False,
+        )
+    )
+
+
+async def cut_short(client: scim.SCIMClient, emu: StytchEmulator) -> object:
+    # An earlier process proved absence, created, and was killed mid-recovery (after its
+    # rotate start): the connection is ours, mid-rotation, and nobody holds a token.
+    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    await client.rotate_start(ORG, existing["connection_id"])
+    return await attempt(
+        client.create_connection(
+            ORG,
+            display_name="Okta",
+            identity_provider="okta",
+            recover_token=True,
+            maybe_sent=True,
             proven_absent=True,
         )
     )
@@ -119,7 +156,9 @@ SCENARIOS: dict[str, Scenario] = {
     "ours but no leave to rotate": no_leave,
     "no attempt may have committed": no_doubt,
     "a named field differs": field_differs,
-    "mid-rotation or with role assignments": mid_rotation,
+    "with role assignments": assigned,
+    "mid-rotation, absence never proven": mid_rotation,
+    "mid-rotation, proven ours: a recovery cut short": cut_short,
 }
 
 
@@ -132,13 +171,15 @@ async def test_the_table_replayed_over_http(
     row: Row, client: scim.SCIMClient, emu: StytchEmulator
 ) -> None:
     before = emu.active_token(ORG)
-    # The mid-rotation row starts one rotation itself, to set the scene.
+    # The mid-rotation rows start one rotation themselves, to set the scene.
     started = emu.stats.rotations_started + (1 if row.name.startswith("mid-rotation") else 0)
     result = await SCENARIOS[row.name](client, emu)
     assert observed(result) is row.verdict
     if row.verdict is Verdict.RECOVER:
         assert isinstance(result, scim.CreateConnectionResponse)
         assert result.connection.bearer_token == emu.active_token(ORG)
+        # A rotation left pending by a recovery cut short is cancelled, not reused.
+        assert emu.stats.rotations_cancelled == (1 if "cut short" in row.name else 0)
     else:  # nothing of anyone's was rotated
         assert emu.stats.rotations_started == started
         assert emu.stats.rotations_completed == emu.stats.rotations_cancelled == 0

@@ -19,7 +19,8 @@ FIELDS = (
     "in_doubt",
     "proven_absent",
     "fields_agree",
-    "fresh",
+    "rotating",
+    "assigned",
     "recover_token",
 )
 
@@ -30,22 +31,26 @@ def test_each_named_row(row: Row) -> None:
 
 
 def test_the_rule_over_every_combination() -> None:
-    """Rotation happens for exactly one combination of evidence; no other verdict is
+    """Rotation happens only with every piece of evidence; no other verdict is
     reachable where the table says it is not."""
+    rotations = 0
     for values in itertools.product((False, True), repeat=len(FIELDS)):
-        evidence = Evidence(**dict(zip(FIELDS, values, strict=True)))
-        verdict = decide(evidence)
-        if not evidence.answered:
+        e = Evidence(**dict(zip(FIELDS, values, strict=True)))
+        verdict = decide(e)
+        if not e.answered:
             assert verdict is Verdict.UNKNOWN
-        elif not evidence.active:
+        elif not e.active:
             assert verdict is Verdict.POST_AGAIN
-        elif all(values):
+        elif not e.in_doubt or not e.fields_agree or e.assigned:
+            assert verdict is Verdict.EXISTS  # nothing of ours can be this connection
+        elif e.rotating and not e.proven_absent:
+            assert verdict is Verdict.EXISTS  # not what a fresh create looks like
+        elif e.proven_absent and e.recover_token:
             assert verdict is Verdict.RECOVER
-        elif evidence.in_doubt and evidence.fields_agree and evidence.fresh:
-            # Maybe ours, but without proof of absence (or without leave to rotate).
-            assert verdict is Verdict.TOKEN_LOST
+            rotations += 1
         else:
-            assert verdict is Verdict.EXISTS
+            assert verdict is Verdict.TOKEN_LOST  # maybe ours: no proof, or no leave
+    assert rotations == 2  # proven, in doubt, fitting, unassigned: rotating or not
 
 
 def connection(**changes: object) -> SCIMConnection:
@@ -71,31 +76,46 @@ REQUEST = {
 
 
 @pytest.mark.parametrize(
-    ("found", "params", "agree", "fresh"),
+    ("found", "params", "agree"),
     [
-        (connection(), REQUEST, True, True),
-        (connection(identity_provider="generic"), REQUEST, False, True),
-        (connection(display_name="Legacy Okta"), REQUEST, False, True),
-        (connection(next_bearer_token_last_four="wxyz"), REQUEST, True, False),
-        (
-            connection(
-                scim_group_implicit_role_assignments=(
-                    SCIMGroupImplicitRoleAssignment(role_id="r", group_id="g"),
-                )
-            ),
-            REQUEST,
-            True,
-            False,
-        ),
+        (connection(), REQUEST, True),
+        (connection(identity_provider="generic"), REQUEST, False),
+        (connection(display_name="Legacy Okta"), REQUEST, False),
         # An omitted field can neither agree nor refute: only proof of absence
         # (not the fields) can make such a connection ours.
-        (connection(display_name="Legacy Okta"), {**REQUEST, "display_name": None}, True, True),
+        (connection(display_name="Legacy Okta"), {**REQUEST, "display_name": None}, True),
+        (connection(identity_provider="generic"), {**REQUEST, "identity_provider": None}, True),
     ],
 )
 def test_what_counts_as_fitting_the_request(
-    found: SCIMConnection, params: dict[str, object], agree: bool, fresh: bool
+    found: SCIMConnection, params: dict[str, object], agree: bool
 ) -> None:
-    assert fits_request(found, params) == (agree, fresh)
+    assert fits_request(found, params) is agree
+
+
+def test_rotation_and_role_assignments_are_read_off_the_connection() -> None:
+    rotating = evidence_for(
+        connection(next_bearer_token_last_four="wxyz"),
+        REQUEST,
+        in_doubt=True,
+        proven_absent=False,
+        recover_token=True,
+    )
+    assert rotating.rotating and not rotating.assigned
+    assert decide(rotating) is Verdict.EXISTS
+    assigned = evidence_for(
+        connection(
+            scim_group_implicit_role_assignments=(
+                SCIMGroupImplicitRoleAssignment(role_id="r", group_id="g"),
+            )
+        ),
+        REQUEST,
+        in_doubt=True,
+        proven_absent=True,
+        recover_token=True,
+    )
+    assert assigned.assigned and not assigned.rotating
+    assert decide(assigned) is Verdict.EXISTS
 
 
 def test_a_deleted_connection_is_no_connection() -> None:
@@ -119,7 +139,6 @@ def test_evidence_for_carries_what_the_call_knows() -> None:
         in_doubt=True,
         proven_absent=False,
         fields_agree=True,
-        fresh=True,
         recover_token=True,
     )
     assert decide(evidence) is Verdict.TOKEN_LOST
