@@ -18,16 +18,20 @@ import pytest
 from stytch_scim_async.testing import Faults
 
 from .conftest import Cli, ThreadedEmulator, assert_no_secret
+from .files import header_line, pending, results
 
 KEYS = {
+    "kind",
     "organization_id",
     "status",
     "connection_id",
     "bearer_token",
+    "token_confirmed",
     "bearer_token_expires_at",
     "next_bearer_token",
     "error_type",
     "error_message",
+    "may_have_committed",
     "request_id",
     "attempts",
 }
@@ -48,8 +52,8 @@ def write_csv(
 
 
 def records(path: Path) -> list[dict[str, Any]]:
-    """The parsed lines of a results file."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The result lines of a results file."""
+    return results(path)
 
 
 def squeeze(text: str) -> str:
@@ -68,6 +72,7 @@ def assert_tokens_match(emulator: ThreadedEmulator, rows: list[dict[str, Any]]) 
         assert set(row) == KEYS
         assert row["status"] in ("created", "recovered"), row
         assert row["bearer_token"] == emulator.active_token(row["organization_id"])
+        assert row["token_confirmed"] is True
 
 
 def test_csv_happy_path(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
@@ -128,17 +133,21 @@ def test_rerun_resumes_without_truncating(
 
 def test_torn_last_line_is_tolerated(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    done = {"organization_id": org(0), "status": "created", "bearer_token": "kept"}
-    out.write_text(json.dumps(done) + '\n{"organization_id": "' + org(1) + '", "sta')
+    done = {"kind": "result", "organization_id": org(0), "status": "created", "bearer_token": "k"}
+    torn = '{"kind": "result", "organization_id": "' + org(1) + '", "sta'
+    out.write_text(header_line(emulator.project_id) + json.dumps(done) + "\n" + torn)
     os.chmod(out, 0o644)
     result = cli("provision", str(write_csv(tmp_path / "a.csv", range(3))), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert mode(out) == 0o600
-    lines = out.read_text().splitlines()
-    assert json.loads(lines[0]) == done
-    assert lines[1].endswith('"sta')
-    rows = [json.loads(line) for line in lines[2:]]
-    assert sorted(row["organization_id"] for row in rows) == [org(1), org(2)]
+    text = out.read_text().splitlines()
+    assert json.loads(text[1]) == done
+    assert text[2].endswith('"sta')
+    rows = [json.loads(line) for line in text[3:]]
+    assert sorted(row["organization_id"] for row in rows if row["kind"] == "result") == [
+        org(1),
+        org(2),
+    ]
     assert emulator.count("create") == 2
 
 
@@ -368,7 +377,8 @@ def test_interrupt_finishes_the_creates_in_flight(
         text=True,
     )
     deadline = time.monotonic() + 20
-    while not (out.exists() and out.read_text()) and time.monotonic() < deadline:
+    while not (out.exists() and '"kind": "result"' in out.read_text()):
+        assert time.monotonic() < deadline
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=20)
@@ -380,6 +390,7 @@ def test_interrupt_finishes_the_creates_in_flight(
     assert 0 < len(rows) < 40
     assert_tokens_match(emulator, rows)
     recorded = {row["organization_id"] for row in rows}
+    assert recorded <= {line["organization_id"] for line in pending(out)}
     for n in range(40):  # every connection that exists has its token on file
         assert (emulator.active_token(org(n)) is not None) == (org(n) in recorded)
     emulator.set_faults(Faults())
