@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import attrs
 
 from . import errors
+from ._cli_common import ends_like
 from ._cli_tally import Todo
 from ._client import SCIMClient
 from ._provision import ProvisionOutcome, ProvisionStatus
@@ -37,10 +38,6 @@ class Settled(enum.Enum):
 
     UNSETTLED = "unsettled"
     RESUME = "resume"
-
-
-def _ends_like(last_four: str, token: str) -> bool:
-    return bool(last_four) and token.endswith(last_four)
 
 
 def _confirmed(
@@ -71,9 +68,9 @@ async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
         return Settled.RESUME
     if history.connection_id is not None and connection.connection_id != history.connection_id:
         return Settled.RESUME
-    if not connection.rotating and _ends_like(connection.bearer_token_last_four, token):
+    if not connection.rotating and ends_like(token, connection.bearer_token_last_four):
         return _confirmed(todo, connection, token, current.request_id)
-    if not (connection.rotating and _ends_like(connection.next_bearer_token_last_four, token)):
+    if not (connection.rotating and ends_like(token, connection.next_bearer_token_last_four)):
         return Settled.RESUME
     # Our token is the pending one: the recovery's own rotation, on a connection whose
     # token nobody else holds. Completing it is what the recovery set out to do.
@@ -81,7 +78,7 @@ async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
         completed = await client.rotate_complete(organization_id, connection.connection_id)
     except errors.StytchSCIMError:
         return Settled.UNSETTLED
-    if not _ends_like(completed.connection.bearer_token_last_four, token):
+    if not ends_like(token, completed.connection.bearer_token_last_four):
         return Settled.UNSETTLED
     return _confirmed(todo, completed.connection, token, completed.request_id)
 
