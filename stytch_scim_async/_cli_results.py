@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
@@ -56,6 +57,7 @@ class ResultsFile:
         """Open (creating it 0600), lock and read `path`; raise `ResultsFileError` if it is
         unusable, or was written for another project."""
         self.path = path
+        self._lock = threading.Lock()
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         try:
             self._fd = os.open(path, flags, _PRIVATE)
@@ -106,9 +108,16 @@ class ResultsFile:
         self.write_many((record,))
 
     def write_many(self, records: Iterable[dict[str, Any]]) -> None:
-        """Append `records`, one line each, with a single fsync before returning."""
+        """Append `records`, one line each, with a single fsync before returning.
+
+        Thread-safe: intents and outcomes are written from worker threads at once."""
+        data = b"".join(_line(record) for record in records)
+        with self._lock:
+            self._append(data)
+
+    def _append(self, data: bytes) -> None:
         head = self._prefix + self._header
-        view = memoryview(head + b"".join(_line(record) for record in records))
+        view = memoryview(head + data)
         done = 0
         try:
             while done < len(view):
