@@ -27,7 +27,7 @@ from ._cli_tally import Tally, Todo
 from ._client import SCIMClient
 from ._provision import ProvisionOutcome, ProvisionRequest
 
-__all__ = ["IntentLog", "graceful_stop", "library_request", "run_batch"]
+__all__ = ["IntentLog", "graceful_stop", "library_request", "resumed", "run_batch"]
 
 
 class IntentLog:
@@ -54,6 +54,14 @@ def library_request(todo: Todo) -> ProvisionRequest:
         display_name=history.display_name,
         identity_provider=history.identity_provider,
     )
+
+
+def resumed(item: Todo, *, foreign: bool) -> Todo:
+    """`item`, to be reconciled; a proof of absence does not cover another connection."""
+    history = item.history
+    if foreign and history is not None:
+        history = attrs.evolve(history, proven_absent=False)
+    return attrs.evolve(item, action=Action.RESUME, history=history)
 
 
 async def run_batch(
@@ -120,10 +128,10 @@ async def run_batch(
     for item, settled in await confirm_tokens(client, confirming, concurrency=concurrency):
         if isinstance(settled, ProvisionOutcome):
             record(settled)
-        elif settled is Settled.RESUME:
-            todo.append(attrs.evolve(item, action=Action.RESUME))
-        else:  # its line stays the latest: the next run checks it again
-            tally.counts["unconfirmed"] += 1
+        elif settled is Settled.UNSETTLED:  # its line stays the latest: checked next time
+            tally.unsettled(item.request.organization_id, item.history)
+        else:
+            todo.append(resumed(item, foreign=settled is Settled.FOREIGN))
     # Closing the batch on the way out settles the creates in flight at once, not
     # whenever the garbage collector gets to it.
     batch = client.provision(

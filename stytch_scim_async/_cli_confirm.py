@@ -1,16 +1,21 @@
-"""Settling `unconfirmed` results: a token on file that Stytch never confirmed.
+"""Settling what an earlier run left unsettled on a connection it named.
 
-A lost-reply recovery that got a new token from rotate start but could not confirm
-the complete leaves a token that is either the connection's active one (the complete
-committed) or its pending next one. A rerun checks before doing anything else, with
-one GET, never by rotating again (that would revoke a token that may be live):
+When a result after a `pending` line names a connection (a lost-reply recovery that
+got a token Stytch did not confirm, or one that could not get a token at all), that
+connection came from this file's own create. A rerun looks at it (one GET) before
+anything else, and never rotates a token that may be live:
 
-| Stytch reports                                     | the rerun                               |
-|----------------------------------------------------|-----------------------------------------|
-| that connection, active token ending like ours     | records it `recovered` (confirmed)      |
-| that connection, rotating to a token like ours     | completes the rotation, records it      |
-| the GET (or the complete) fails                    | leaves it `unconfirmed`, for next time  |
-| anything else                                      | reconciles the organization (`resume`)  |
+| Stytch reports                                   | the rerun                              |
+|--------------------------------------------------|----------------------------------------|
+| no connection                                    | reconciles, then creates (`resume`)    |
+| another connection than the one named            | reconciles, without the proof of       |
+|                                                  | absence: not provably ours (`foreign`) |
+| that one, active token ending like the one on file | records it `recovered` (confirmed)   |
+| that one, rotating to the token on file          | completes the rotation, records it     |
+| that one, neither token being the one on file    | `failed`, untouched: rotated elsewhere |
+| that one, no token on file                       | cancels a rotation left pending, then  |
+|                                                  | reconciles: ours, its token recovered  |
+| the GET (or the complete, or the cancel) fails   | as it was, for the next run            |
 """
 
 from __future__ import annotations
@@ -28,16 +33,28 @@ from ._client import SCIMClient
 from ._provision import ProvisionOutcome, ProvisionStatus
 from .models import SCIMConnection, SCIMConnectionWithToken, _ConnectionBase
 
-__all__ = ["Settled", "confirm_tokens"]
+__all__ = ["Settled", "TokenSuperseded", "confirm_tokens"]
 
 _BASE_FIELDS = tuple(field.name for field in attrs.fields(_ConnectionBase))
 
 
 class Settled(enum.Enum):
-    """How a check of an unconfirmed token ended, when it produced no outcome."""
+    """How a check ended when it produced no outcome."""
 
     UNSETTLED = "unsettled"
     RESUME = "resume"
+    FOREIGN = "foreign"
+
+
+class TokenSuperseded(Exception):
+    """The connection's token is neither the one on file nor its pending next one."""
+
+    def __init__(self, organization_id: str, connection_id: str) -> None:
+        super().__init__(
+            f"connection {connection_id} of {organization_id} has been rotated elsewhere "
+            "since: the token on file is not its token. It was left unchanged; "
+            f"`stytch-scim rotate {organization_id} {connection_id}` issues a new one"
+        )
 
 
 def _confirmed(
@@ -56,8 +73,7 @@ def _confirmed(
 
 async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
     history = todo.history
-    assert history is not None and history.token is not None
-    token = history.token
+    assert history is not None
     organization_id = todo.request.organization_id
     try:
         current = await client.get_connection(organization_id)
@@ -67,13 +83,17 @@ async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
     if connection is None or connection.status != "active":
         return Settled.RESUME
     if history.connection_id is not None and connection.connection_id != history.connection_id:
-        return Settled.RESUME
+        return Settled.FOREIGN
+    token = history.token
+    if token is None:
+        return await _reclaim(client, organization_id, connection)
     if not connection.rotating and ends_like(token, connection.bearer_token_last_four):
         return _confirmed(todo, connection, token, current.request_id)
     if not (connection.rotating and ends_like(token, connection.next_bearer_token_last_four)):
-        return Settled.RESUME
-    # Our token is the pending one: the recovery's own rotation, on a connection whose
-    # token nobody else holds. Completing it is what the recovery set out to do.
+        error = TokenSuperseded(organization_id, connection.connection_id)
+        return ProvisionOutcome(todo.request, ProvisionStatus.FAILED, None, error, attempts=1)
+    # The token on file is the pending one: the recovery's own rotation, on a connection
+    # whose token nobody else holds. Completing it is what the recovery set out to do.
     try:
         completed = await client.rotate_complete(organization_id, connection.connection_id)
     except errors.StytchSCIMError:
@@ -83,10 +103,22 @@ async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
     return _confirmed(todo, completed.connection, token, completed.request_id)
 
 
+async def _reclaim(client: SCIMClient, organization_id: str, connection: SCIMConnection) -> Settled:
+    """Our connection, whose token nobody holds: a rotation left pending by a recovery
+    whose rotate start answered too late is cancelled (its token was never seen), so
+    that the client's reconciliation can recover a token by rotating it."""
+    if connection.rotating:
+        try:
+            await client.rotate_cancel(organization_id, connection.connection_id)
+        except errors.StytchSCIMError:
+            return Settled.UNSETTLED
+    return Settled.RESUME
+
+
 async def confirm_tokens(
     client: SCIMClient, todo: Sequence[Todo], *, concurrency: int
 ) -> list[tuple[Todo, ProvisionOutcome | Settled]]:
-    """Check every unconfirmed token of `todo`, at most `concurrency` at once."""
+    """Check the connection each of `todo` names, at most `concurrency` at once."""
     slots = asyncio.Semaphore(concurrency)
 
     async def one(item: Todo) -> tuple[Todo, ProvisionOutcome | Settled]:

@@ -10,8 +10,8 @@ The file is a log: lines are only ever appended, so an organization may have sev
 | a `failed` result, and no `pending` line before it  | creates it (`fresh`): never sent   |
 | `pending` last: the run stopped while it was sent   | reconciles it (`resume`)           |
 | a `failed` result after a `pending` line            | reconciles it (`resume`)           |
-| a result holding a token Stytch did not confirm     | checks that token first (`confirm`)|
-| (`unconfirmed`, or `failed` with a next token)      |                                    |
+| ... naming a connection, or holding a token Stytch  | checks that connection first       |
+| did not confirm (`unconfirmed`)                     | (`confirm`, see `_cli_confirm`)    |
 
 "Reconciles" means the create is sent with `maybe_sent=True`: the client looks (GET)
 before it ever POSTs again, and with `proven_absent` (any `pending` line of it said
@@ -61,8 +61,8 @@ class History:
     #: What the last `pending` line says was sent.
     display_name: str | None = None
     identity_provider: str | None = None
-    #: The token and connection of the last result, when it holds a token but is not
-    #: done (`unconfirmed`, or a `failed` recovery that kept its rotation's token).
+    #: The token of the last result, when it holds one but is not done (`unconfirmed`,
+    #: or a `failed` recovery that kept its rotation's token), and its connection.
     token: str | None = attrs.field(default=None, repr=False)
     connection_id: str | None = None
 
@@ -95,7 +95,7 @@ def classify(history: History | None) -> Action:
         return Action.FRESH
     if history.done is not None:
         return Action.SKIP
-    if history.token is not None:
+    if history.token is not None or (history.sent and history.connection_id is not None):
         return Action.CONFIRM
     return Action.RESUME if history.sent else Action.FRESH
 

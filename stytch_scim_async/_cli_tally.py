@@ -63,6 +63,18 @@ class Tally:
             else:
                 self.failures_hidden += 1
 
+    def unsettled(self, organization_id: str, history: History | None) -> None:
+        """An organization whose connection could not be checked: it stays as the file
+        says (`unconfirmed` when a token is on file, else `failed`), for the next run."""
+        if history is not None and history.token is not None:
+            self.counts["unconfirmed"] += 1
+            return
+        self.counts["failed"] += 1
+        if len(self.failures) < MAX_FAILURES_SHOWN:
+            self.failures.append(f"{organization_id}: its connection could not be checked")
+        else:
+            self.failures_hidden += 1
+
     def progress(self) -> BatchProgress:
         """This run's counts, for the progress display."""
         counts = self.counts

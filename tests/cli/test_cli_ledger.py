@@ -44,7 +44,17 @@ CASES = [
     ("already_exists", [result("o", "already_exists")], Action.SKIP),
     ("pending only", [pending("o")], Action.RESUME),
     ("failed after pending", [pending("o"), result("o", "failed")], Action.RESUME),
+    (
+        "failed after pending, naming a connection",
+        [pending("o"), result("o", "failed", connection_id="scim-connection-test-1")],
+        Action.CONFIRM,
+    ),
     ("failed, never sent", [result("o", "failed")], Action.FRESH),
+    (
+        "failed, never sent, naming a connection",
+        [result("o", "failed", connection_id="scim-connection-test-1")],
+        Action.FRESH,
+    ),
     ("pending again after a failure", [result("o", "failed"), pending("o")], Action.RESUME),
     (
         "unconfirmed with its token",

@@ -116,3 +116,74 @@ def test_an_unconfirmed_token_that_cannot_be_checked_stays_on_file(
     assert "unconfirmed: 1" in re.sub(r" +", " ", result.stderr)
     assert "rerun the same command to check and settle them" in result.stderr
     assert emulator.count("create") == emulator.count("rotate_start") == 0
+
+
+def test_a_named_connection_that_is_gone_is_created_again(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    out = results_file(tmp_path, emulator, pending(), unconfirmed("tok", "scim-connection-gone"))
+    result = cli("provision", str(source(tmp_path, ORG)), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    last = results(out)[-1]
+    assert last["status"] == "created"
+    assert last["bearer_token"] == emulator.active_token(ORG)
+
+
+def test_another_connection_than_the_one_named_is_never_rotated(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    other = emulator.add_connection(ORG, display_name="Someone else's", identity_provider="okta")
+    out = results_file(tmp_path, emulator, pending(), unconfirmed("tok", "scim-connection-old"))
+    result = cli("provision", str(source(tmp_path, ORG)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert emulator.active_token(ORG) == other["bearer_token"]
+    assert emulator.count("rotate_start") == 0
+    assert results(out)[-1]["status"] in ("already_exists", "failed")
+
+
+def test_a_connection_rotated_elsewhere_since_is_left_alone(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    live = emulator.add_connection(ORG, display_name="Org", identity_provider="okta")
+    out = results_file(
+        tmp_path, emulator, pending(), unconfirmed("tok-not-its-token", live["connection_id"])
+    )
+    result = cli("provision", str(source(tmp_path, ORG)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    last = results(out)[-1]
+    assert last["status"] == "failed" and last["error_type"] == "TokenSuperseded"
+    assert "rotated elsewhere" in result.stderr
+    assert emulator.active_token(ORG) == live["bearer_token"]
+    assert emulator.count("rotate_start") == emulator.count("create") == 0
+    again = cli("provision", str(source(tmp_path, ORG)), "--out", str(out))
+    assert again.exit_code == 1  # checked again, and still left alone
+    assert emulator.active_token(ORG) == live["bearer_token"]
+
+
+def test_a_rotation_that_cannot_be_completed_stays_unconfirmed(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    connection = emulator.add_connection(ORG, display_name="Org", identity_provider="okta")
+    token = rotate_start(emulator, connection["connection_id"])
+    out = results_file(
+        tmp_path, emulator, pending(), unconfirmed(token, connection["connection_id"])
+    )
+    emulator.script(fault="500_before_commit", route="rotate_complete", times=100)
+    result = cli("provision", str(source(tmp_path, ORG)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert results(out)[-1]["next_bearer_token"] == token  # still the latest line
+    assert "unconfirmed: 1" in re.sub(r" +", " ", result.stderr)
+
+
+def test_a_named_connection_that_cannot_be_checked_is_left_for_the_next_run(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    live = emulator.add_connection(ORG, display_name="Org", identity_provider="okta")
+    lost = {**unconfirmed("", live["connection_id"]), "next_bearer_token": None}
+    out = results_file(tmp_path, emulator, pending(), lost)
+    emulator.script(fault="500_before_commit", route="get", times=100)
+    result = cli("provision", str(source(tmp_path, ORG)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert f"failed: {ORG}: its connection could not be checked" in result.stderr
+    assert emulator.active_token(ORG) == live["bearer_token"]
+    assert emulator.count("create") == emulator.count("rotate_start") == 0
