@@ -12,13 +12,21 @@ from . import errors
 from ._client import SCIMClient
 from ._config import Timeout
 from ._member import MemberSCIMClient
-from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest, ProvisionStatus
+from ._provision import (
+    ProvisionAbandonedError,
+    ProvisionBatch,
+    ProvisionOutcome,
+    ProvisionProgress,
+    ProvisionRequest,
+    ProvisionStatus,
+)
 from ._retry import RetryPolicy
 from ._throttle import AdaptiveRateLimiter, RetryBudget
 from ._version import __version__
 from .errors import (
     APIStatusError,
     BadRequestError,
+    ClientClosedError,
     ConnectError,
     ConnectionExistsError,
     ForbiddenError,
@@ -55,6 +63,7 @@ __all__ = [
     "APIStatusError",
     "AdaptiveRateLimiter",
     "BadRequestError",
+    "ClientClosedError",
     "ConnectError",
     "ConnectionExistsError",
     "CreateConnectionResponse",
@@ -66,6 +75,8 @@ __all__ = [
     "InvalidRequestError",
     "MemberSCIMClient",
     "NotFoundError",
+    "ProvisionAbandonedError",
+    "ProvisionBatch",
     "ProvisionOutcome",
     "ProvisionProgress",
     "ProvisionRequest",

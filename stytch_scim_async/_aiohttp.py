@@ -45,6 +45,8 @@ class Transport:
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
+        #: Set by the client's aclose(): new calls are refused, those in flight finish.
+        self.closing = False
         self._slots = asyncio.Semaphore(max_connections)
         #: Calls (not attempts) in flight on every client sharing this transport.
         self.calls = 0
@@ -61,7 +63,7 @@ class Transport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise errors.InvalidRequestError("client", "is closed")
+            raise errors.ClientClosedError("the client is closed")
         if self._session is not None and self._session.closed:
             raise errors.InvalidRequestError("session", "the aiohttp session passed in is closed")
         if self._session is None:
@@ -126,25 +128,26 @@ class Transport:
                     f"{request.operation}: the proxy refused the connection (status {exc.status})"
                 )
             except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-                raise errors.ConnectError(
+                failure = errors.ConnectError(
                     f"{request.operation}: could not connect ({type(exc).__name__})"
-                ) from exc
-            except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                raise errors.RequestTimeoutError(
+                )
+            except (TimeoutError, aiohttp.ServerTimeoutError):
+                failure = errors.RequestTimeoutError(
                     f"{request.operation}: no response within {timeout.total:g} s"
-                ) from exc
+                )
             except aiohttp.ClientResponseError as exc:
                 failure = errors.TransportError(
                     f"{request.operation}: the response could not be read "
                     f"({type(exc).__name__}, status {exc.status})"
                 )
             except aiohttp.ClientError as exc:
-                raise errors.TransportError(
+                failure = errors.TransportError(
                     f"{request.operation}: the connection failed after the request was sent "
                     f"({type(exc).__name__})"
-                ) from exc
-            # A ClientResponseError's request_info holds our request headers (credentials,
-            # sessions): it must not even be the context of what we raise.
+                )
+            # aiohttp's error is neither the cause nor the context of ours: its traceback
+            # runs through frames whose locals hold our request headers (credentials,
+            # sessions), and a ClientResponseError's request_info holds them too.
             raise failure
         finally:
             slots.release()

@@ -8,19 +8,21 @@ import contextvars
 import copy
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from . import errors
 from ._config import Timeout
 from ._endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
-from ._recovery import Recovery
+from ._recovery import ROTATIONS, OrgLocks, Recovery
 from ._retry import RetryDecision, RetryPolicy
 from ._sansio import (
     USER_AGENT,
     Request,
+    RequestHeaders,
     basic_auth,
     build_request,
     check_base_url,
@@ -35,7 +37,7 @@ from ._validate import (
     check_role_assignments,
     check_secret,
 )
-from .models import GetGroupsResponse, RoleAssignment, SCIMGroup
+from .models import CreateConnectionResponse, GetGroupsResponse, RoleAssignment, SCIMGroup
 
 if TYPE_CHECKING:
     import ssl
@@ -95,11 +97,13 @@ class _BaseClient:
         self.timeout = Timeout.coerce(timeout)
         self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
         self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
-        self._headers = {
-            "Authorization": basic_auth(user, password),
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-        }
+        self._headers = RequestHeaders(
+            {
+                "Authorization": basic_auth(user, password),
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+        )
         # aiohttp is imported with the first client, not with the package: a CLI's
         # --help or an app that only reads the models stays fast to start.
         from ._aiohttp import Transport
@@ -111,6 +115,7 @@ class _BaseClient:
             ssl_context=ssl_context,
         )
         self._recovery = Recovery(self)
+        self._org_locks = OrgLocks()
 
     @property
     def base_url(self) -> str:
@@ -138,36 +143,45 @@ class _BaseClient:
             raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
         clone = copy.copy(self)
         clone.retry = retry
-        clone._recovery = Recovery(clone)
+        clone._recovery = Recovery(clone)  # the org locks stay shared
         return clone
 
     async def aclose(self) -> None:
-        """Wait for the calls in flight, then release the connection pool (a session
-        passed in by the caller stays open).
+        """Refuse new calls, wait for the calls in flight, then release the connection
+        pool (a session passed in by the caller stays open).
 
         Waiting matters: a create cut off mid-call could have committed, and its
-        reconciliation needs the pool to find out.
+        reconciliation needs the pool to find out. New calls get `ClientClosedError`,
+        so steady traffic cannot keep a closing client open.
         """
+        self._transport.closing = True
         await self._transport.drain()
         await self._transport.aclose()
 
     # -- the engine ---------------------------------------------------------------
 
-    def _headers_for(self, session_token: str | None, session_jwt: str | None) -> dict[str, str]:
+    def _headers_for(self, session_token: str | None, session_jwt: str | None) -> RequestHeaders:
         if session_token is None and session_jwt is None:
             return self._headers
-        headers = dict(self._headers)
+        extra = {}
         if session_token is not None:
-            headers["X-Stytch-Member-Session"] = check_secret("member_session_token", session_token)
+            extra["X-Stytch-Member-Session"] = check_secret("member_session_token", session_token)
         if session_jwt is not None:
-            headers["X-Stytch-Member-SessionJWT"] = check_secret("member_session_jwt", session_jwt)
-        return headers
+            extra["X-Stytch-Member-SessionJWT"] = check_secret("member_session_jwt", session_jwt)
+        return self._headers.with_extra(extra)
+
+    def _admit(self) -> None:
+        """Refuse a new call on a closing client."""
+        if self._transport.closing:
+            raise errors.ClientClosedError(
+                "the client is closing: it admits no new calls (those in flight finish)"
+            )
 
     def _prepare(
         self,
         operation: str,
         params: dict[str, Any],
-        headers: dict[str, str],
+        headers: RequestHeaders,
         ends: float | None,
     ) -> tuple[Endpoint, Request, float]:
         """Build an attempt's request and claim its send slot: (endpoint, request, wait).
@@ -210,7 +224,7 @@ class _BaseClient:
         self,
         operation: str,
         params: dict[str, Any],
-        headers: dict[str, str],
+        headers: RequestHeaders,
         ends: float | None = None,
     ) -> Any:
         """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
@@ -226,52 +240,59 @@ class _BaseClient:
         operation: str,
         kind: RetryKind,
         params: dict[str, Any],
-        headers: dict[str, str],
+        headers: RequestHeaders,
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None = None,
-    ) -> Awaitable[T]:
+    ) -> Coroutine[Any, Any, T]:
         """Run `operation` under the retry policy, the budget and the deadline.
 
         `rescue` sees every failed attempt and may turn it into a result (reconciliation
-        of creates and rotations) or raise. A safe operation is cut at the deadline. A
-        create or rotation gets a grace of one attempt's timeout past it: the deadline
-        caps each attempt's timeout and stops new attempts, so only the reconciliation
-        of an attempt that may have committed (which decides whether a token is lost)
-        runs into the grace. The engine is a plain function returning a coroutine:
-        every frame on the await chain is resumed on each I/O wake-up.
+        of creates and rotations) or raise. The engine is a plain function returning a
+        coroutine: every frame on the await chain is resumed on each I/O wake-up.
         """
-        deadline = self.retry.deadline
-        if deadline is None:
+        if self.retry.deadline is None:
             return self._attempts(operation, kind, params, headers, rescue, None)
-        return self._within_deadline(deadline, operation, kind, params, headers, rescue)
+        return self._bounded(
+            operation, kind, partial(self._attempts, operation, kind, params, headers, rescue)
+        )
 
-    async def _within_deadline(
-        self,
-        deadline: float,
-        operation: str,
-        kind: RetryKind,
-        params: dict[str, Any],
-        headers: dict[str, str],
-        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
+    async def _bounded(
+        self, operation: str, kind: RetryKind, run: Callable[[float | None], Awaitable[T]]
     ) -> T:
-        # Every attempt is capped at the deadline (and one that could not even be sent
-        # by then says so: `sent` False); a safe call is also cut there outright.
-        ends = time.monotonic() + deadline
-        grace = 0.0 if kind is RetryKind.SAFE else self.timeout.total
+        """`run(ends)` under the call's one deadline, counted as a call in flight.
+
+        A safe call is cut at the deadline. A create or rotation gets a grace of one
+        attempt's timeout past it: `ends` caps each attempt's timeout and stops new
+        attempts, so only the reconciliation of an attempt that may have committed
+        (which decides whether a token is lost) runs into the grace."""
+        transport = self._transport
+        transport.calls += 1  # aclose() waits for the whole call, checks included
         try:
-            async with asyncio.timeout(deadline + grace):
-                return await self._attempts(operation, kind, params, headers, rescue, ends)
-        except TimeoutError as exc:
-            raise errors.RequestTimeoutError(
-                f"{operation}: the call's deadline of {deadline} s passed"
-                + (f" and its reconciliation did not end within {grace:g} s more" if grace else "")
-            ) from exc
+            deadline = self.retry.deadline
+            if deadline is None:
+                return await run(None)
+            ends = time.monotonic() + deadline
+            grace = 0.0 if kind is RetryKind.SAFE else self.timeout.total
+            try:
+                async with asyncio.timeout(deadline + grace):
+                    return await run(ends)
+            except TimeoutError as exc:
+                raise errors.RequestTimeoutError(
+                    f"{operation}: the call's deadline of {deadline} s passed"
+                    + (
+                        f" and its reconciliation did not end within {grace:g} s more"
+                        if grace
+                        else ""
+                    )
+                ) from exc
+        finally:
+            transport.call_ended()
 
     async def _attempts(
         self,
         operation: str,
         kind: RetryKind,
         params: dict[str, Any],
-        headers: dict[str, str],
+        headers: RequestHeaders,
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
         ends: float | None,
     ) -> T:
@@ -301,7 +322,7 @@ class _BaseClient:
         operation: str,
         kind: RetryKind,
         params: dict[str, Any],
-        headers: dict[str, str],
+        headers: RequestHeaders,
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
         failure: errors.StytchSCIMError,
         started: float,
@@ -329,13 +350,18 @@ class _BaseClient:
         return result
 
     def _call(
-        self, operation: str, params: dict[str, Any], headers: dict[str, str]
-    ) -> Awaitable[Any]:
-        """Any operation but create (see `Recovery.create`), with its reconciliation."""
-        kind = ENDPOINTS[operation].retry
-        return self._run(
-            operation, kind, params, headers, self._recovery.rescue(operation, params, headers)
+        self, operation: str, params: dict[str, Any], headers: RequestHeaders
+    ) -> Coroutine[Any, Any, Any]:
+        """A public call of any operation but create (see `Recovery.create`)."""
+        self._admit()
+        if operation in ROTATIONS:
+            return self._recovery.rotation(operation, params, headers)
+        rescue = (
+            partial(self._recovery.rescue_delete, params, headers)
+            if operation == "delete"
+            else None
         )
+        return self._run(operation, ENDPOINTS[operation].retry, params, headers, rescue)
 
     # -- the operations, shared by both modes (org is None in member mode) ----------
 
@@ -351,17 +377,37 @@ class _BaseClient:
         organization_id: str | None,
         display_name: str | None,
         identity_provider: str | None,
-        headers: dict[str, str],
+        headers: RequestHeaders,
         recover_token: bool,
-        verify_absent: bool = False,
-    ) -> Awaitable[Any]:
+        verify_absent: bool | None = None,
+        maybe_sent: bool = False,
+        proven_absent: bool = False,
+    ) -> Coroutine[Any, Any, CreateConnectionResponse]:
+        self._admit()
         params = self._params(
             organization_id,
             display_name=check_optional_text("display_name", display_name),
             identity_provider=check_identity_provider(identity_provider),
         )
+        for name, value in (
+            ("recover_token", recover_token),
+            ("maybe_sent", maybe_sent),
+            ("proven_absent", proven_absent),
+        ):
+            if not isinstance(value, bool):
+                raise errors.InvalidRequestError(name, "must be a bool")
+        if verify_absent is not None and not isinstance(verify_absent, bool):
+            raise errors.InvalidRequestError("verify_absent", "must be a bool or None")
         return self._recovery.create(
-            params, headers, recover_token=recover_token, verify_absent=verify_absent
+            params,
+            headers,
+            recover_token=recover_token,
+            # Rotating needs evidence: a recovery is sound only after a proof of absence.
+            verify_absent=(recover_token and not proven_absent)
+            if verify_absent is None
+            else verify_absent,
+            maybe_sent=maybe_sent,
+            proven_absent=proven_absent,
         )
 
     def _update(
@@ -371,8 +417,8 @@ class _BaseClient:
         display_name: str | None,
         identity_provider: str | None,
         role_assignments: Sequence[RoleAssignment] | None,
-        headers: dict[str, str],
-    ) -> Awaitable[Any]:
+        headers: RequestHeaders,
+    ) -> Coroutine[Any, Any, Any]:
         params = self._params(
             organization_id,
             connection_id=connection_id,
@@ -388,7 +434,7 @@ class _BaseClient:
         connection_id: str | None,
         cursor: str | None,
         limit: int | None,
-        headers: dict[str, str],
+        headers: RequestHeaders,
     ) -> GetGroupsResponse:
         cursor = check_optional_text("cursor", cursor)
         # The frontend-SDK lists the session's one connection: it takes no connection id.

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 
 import attrs
 
@@ -27,32 +27,47 @@ from ._cli_tally import Tally, Todo
 from ._client import SCIMClient
 from ._provision import ProvisionOutcome, ProvisionRequest
 
-__all__ = ["IntentLog", "graceful_stop", "library_request", "resumed", "run_batch"]
+__all__ = ["IntentLog", "Stopped", "graceful_stop", "library_request", "resumed", "run_batch"]
+
+
+class Stopped(Exception):
+    """Raised from `before_send` once a stop was asked for: no new create leaves, and
+    the batch lets those in flight finish into `on_abandoned`."""
 
 
 class IntentLog:
-    """Writes the `pending` lines of creates about to be sent, durably, off the loop."""
+    """The batch's `before_send`: writes the `pending` lines of the creates about to be
+    sent, with one fsync, off the loop; refuses them once `stop` is set."""
 
-    def __init__(self, results: ResultsFile) -> None:
+    def __init__(self, results: ResultsFile | None, stop: asyncio.Event | None) -> None:
         self._results = results
+        self._stop = stop
 
     async def __call__(self, requests: Sequence[ProvisionRequest]) -> None:
-        """Append one `pending` line per request, with one fsync, before returning."""
-        if requests:
+        """Return once every request's `pending` line is on disk."""
+        if self._stop is not None and self._stop.is_set():
+            raise Stopped
+        if requests and self._results is not None:
             records = [pending_record(request) for request in requests]
             await asyncio.to_thread(self._results.write_many, records)
 
 
 def library_request(todo: Todo) -> ProvisionRequest:
     """The request handed to the client: an organization an earlier run may have sent a
-    create for is reconciled, with what that run sent, never blindly created again."""
+    create for is reconciled (`maybe_sent`), with what that run sent, never blindly
+    created again; `proven_absent` carries that run's proof that it had no connection."""
     history = todo.history
-    if todo.action is Action.FRESH or history is None or not history.sent:
+    if todo.action is Action.FRESH or history is None:
         return todo.request
+    request = todo.request
+    if not history.sent:  # pragma: no cover - only sent organizations are resumed
+        return attrs.evolve(request, maybe_sent=True)
     return ProvisionRequest(
-        todo.request.organization_id,
+        request.organization_id,
         display_name=history.display_name,
         identity_provider=history.identity_provider,
+        maybe_sent=True,
+        proven_absent=history.proven_absent,
     )
 
 
@@ -71,7 +86,7 @@ async def run_batch(
     *,
     results: ResultsFile | None,
     concurrency: int,
-    verify_absent: bool = False,
+    verify_absent: bool | None = None,
     on_progress: ProgressCallback | None = None,
     check: Callable[[ProvisionOutcome], None] | None = None,
     stop: asyncio.Event | None = None,
@@ -84,29 +99,12 @@ async def run_batch(
     recorded: cancelling one could lose a token whose create already committed.
     Rejected credentials stop the batch at once (no other organization can succeed).
     """
-    intents = IntentLog(results) if results is not None else None
 
-    async def feed() -> AsyncIterator[ProvisionRequest]:
-        chunk: list[ProvisionRequest] = []
+    def feed() -> Iterator[ProvisionRequest]:
         for item in todo:
             if stop is not None and stop.is_set():
                 return
-            chunk.append(library_request(item))
-            if len(chunk) < concurrency:
-                continue
-            async for request in release(chunk):
-                yield request
-            chunk = []
-        async for request in release(chunk):
-            yield request
-
-    async def release(chunk: list[ProvisionRequest]) -> AsyncIterator[ProvisionRequest]:
-        if intents is not None:
-            await intents(chunk)
-        for request in chunk:
-            if stop is not None and stop.is_set():
-                return  # their pending lines only make the next run look first
-            yield request
+            yield library_request(item)
 
     def count(outcome: ProvisionOutcome) -> None:
         tally.add(outcome)
@@ -132,16 +130,16 @@ async def run_batch(
             tally.unsettled(item.request.organization_id, item.history)
         else:
             todo.append(resumed(item, foreign=settled is Settled.FOREIGN))
-    # Closing the batch on the way out settles the creates in flight at once, not
-    # whenever the garbage collector gets to it.
+    # Leaving the batch early lets the creates in flight finish into `record`.
     batch = client.provision(
         feed(),
         concurrency=concurrency,
         verify_absent=verify_absent,
         on_abandoned=record,
+        before_send=IntentLog(results, stop),
     )
     try:
-        async with contextlib.aclosing(batch):
+        async with batch:
             async for outcome in batch:
                 if check is not None:
                     check(outcome)
@@ -151,6 +149,8 @@ async def run_batch(
                 if isinstance(outcome.error, errors.UnauthorizedError):
                     tally.aborted = f"stopped: the credentials were rejected ({outcome.error})"
                     break
+    except Stopped:
+        pass  # the creates in flight were finished and recorded
     finally:
         tally.elapsed = time.monotonic() - started
     if stop is not None and stop.is_set():

@@ -93,9 +93,8 @@ def _load_requests(file: str, input_format: InputFormat | None, out: str) -> lis
     "--verify-absent",
     is_flag=True,
     help=(
-        "Check each organization has no connection before creating one (one GET more "
-        "each): use it when some may already have a connection with the same display "
-        "name and IdP, which a lost-reply recovery could otherwise rotate."
+        "Also check each organization with a GET before its create (one request more "
+        "each), even when the organizations search already proved it has none."
     ),
 )
 @api_options
@@ -138,7 +137,7 @@ def provision(
                 tally,
                 results=results,
                 concurrency=concurrency,
-                verify_absent=verify_absent,
+                verify_absent=True if verify_absent else None,
                 on_progress=on_progress,
                 stop=stop,
             )

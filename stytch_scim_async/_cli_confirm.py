@@ -13,6 +13,7 @@ anything else, and never rotates a token that may be live:
 | that one, active token ending like the one on file | records it `recovered` (confirmed)   |
 | that one, rotating to the token on file          | completes the rotation, records it     |
 | that one, neither token being the one on file    | `failed`, untouched: rotated elsewhere |
+|                                                  | (and so on every later run)            |
 | that one, no token on file                       | cancels a rotation left pending, then  |
 |                                                  | reconciles: ours, its token recovered  |
 | the GET (or the complete, or the cancel) fails   | as it was, for the next run            |
@@ -50,6 +51,7 @@ class TokenSuperseded(Exception):
     """The connection's token is neither the one on file nor its pending next one."""
 
     def __init__(self, organization_id: str, connection_id: str) -> None:
+        self.connection_id = connection_id
         super().__init__(
             f"connection {connection_id} of {organization_id} has been rotated elsewhere "
             "since: the token on file is not its token. It was left unchanged; "
@@ -85,13 +87,21 @@ async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
     if history.connection_id is not None and connection.connection_id != history.connection_id:
         return Settled.FOREIGN
     token = history.token
+    superseded = ProvisionOutcome(
+        todo.request,
+        ProvisionStatus.FAILED,
+        None,
+        TokenSuperseded(organization_id, connection.connection_id),
+        attempts=1,
+    )
     if token is None:
+        if history.superseded:
+            return superseded  # found rotated elsewhere before: still not ours to rotate
         return await _reclaim(client, organization_id, connection)
     if not connection.rotating and ends_like(token, connection.bearer_token_last_four):
         return _confirmed(todo, connection, token, current.request_id)
     if not (connection.rotating and ends_like(token, connection.next_bearer_token_last_four)):
-        error = TokenSuperseded(organization_id, connection.connection_id)
-        return ProvisionOutcome(todo.request, ProvisionStatus.FAILED, None, error, attempts=1)
+        return superseded
     # The token on file is the pending one: the recovery's own rotation, on a connection
     # whose token nobody else holds. Completing it is what the recovery set out to do.
     try:

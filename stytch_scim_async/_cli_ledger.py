@@ -65,6 +65,8 @@ class History:
     #: or a `failed` recovery that kept its rotation's token), and its connection.
     token: str | None = attrs.field(default=None, repr=False)
     connection_id: str | None = None
+    #: The last result found that connection rotated elsewhere: it is never ours again.
+    superseded: bool = False
 
     def add_pending(self, record: dict[str, Any]) -> None:
         """A `pending` line: a create for this organization was (about to be) sent."""
@@ -83,6 +85,7 @@ class History:
         token = _text(record.get("bearer_token")) or _text(record.get("next_bearer_token"))
         self.token = None if status in DONE_STATUSES else token
         self.connection_id = _text(record.get("connection_id"))
+        self.superseded = record.get("error_type") == "TokenSuperseded"
 
 
 def _text(value: Any) -> str | None:

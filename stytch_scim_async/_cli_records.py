@@ -76,19 +76,9 @@ def pending_record(request: ProvisionRequest) -> dict[str, Any]:
         "organization_id": request.organization_id,
         "display_name": request.display_name,
         "identity_provider": request.identity_provider,
-        "proven_absent": bool(getattr(request, "proven_absent", False)),
+        "proven_absent": request.proven_absent,
         "at": _now(),
     }
-
-
-def _held_token(outcome: ProvisionOutcome) -> str | None:
-    held = getattr(outcome, "bearer_token", None)
-    if isinstance(held, str) and held:
-        return held
-    connection = outcome.connection
-    if connection is not None and outcome.ok:
-        return connection.bearer_token
-    return None
 
 
 def outcome_record(outcome: ProvisionOutcome) -> dict[str, Any]:
@@ -98,10 +88,10 @@ def outcome_record(outcome: ProvisionOutcome) -> dict[str, Any]:
     connection_id = connection.connection_id if connection is not None else None
     if connection_id is None and isinstance(error, errors.TokenLostError):
         connection_id = error.connection.connection_id
-    if connection_id is None and isinstance(error, errors.ConnectionExistsError):
-        connection_id = getattr(error, "connection_id", None)
-    token = _held_token(outcome)
-    confirmed = getattr(outcome, "token_confirmed", outcome.ok)
+    if connection_id is None:  # ConnectionExistsError, and the CLI's TokenSuperseded
+        named = getattr(error, "connection_id", None)
+        connection_id = named if isinstance(named, str) else None
+    token = outcome.bearer_token
     return {
         "kind": "result",
         "organization_id": outcome.request.organization_id,
@@ -110,7 +100,7 @@ def outcome_record(outcome: ProvisionOutcome) -> dict[str, Any]:
         "bearer_token": token,
         # False when the token may be the pending one of a rotation Stytch did not
         # confirm (status `unconfirmed`): a rerun checks it before anything else.
-        "token_confirmed": bool(confirmed) if token is not None else False,
+        "token_confirmed": outcome.token_confirmed,
         "bearer_token_expires_at": timestamp(connection.bearer_token_expires_at)
         if connection is not None
         else None,
@@ -122,7 +112,8 @@ def outcome_record(outcome: ProvisionOutcome) -> dict[str, Any]:
         else None,
         "error_type": error_type(error) if error is not None else None,
         "error_message": str(error) if error is not None else None,
-        "may_have_committed": bool(getattr(error, "may_have_committed", False)),
+        "may_have_committed": isinstance(error, errors.StytchSCIMError)
+        and error.may_have_committed,
         "request_id": outcome.request_id,
         "attempts": outcome.attempts,
     }

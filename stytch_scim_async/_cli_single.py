@@ -67,7 +67,7 @@ async def create_reporting(
             )
         raise
     except errors.StytchSCIMError as exc:
-        if getattr(exc, "may_have_committed", False):
+        if exc.may_have_committed:
             _say(
                 f"the create may have committed: `stytch-scim get {organization_id}` tells; "
                 "if it shows a connection, nobody holds its token, and `stytch-scim rotate "

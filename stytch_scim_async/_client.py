@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Sequence,
 )
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-    from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest
+    from ._provision import ProvisionBatch, ProvisionOutcome, ProvisionProgress, ProvisionRequest
 
 __all__ = ["SCIMClient"]
 
@@ -90,7 +91,7 @@ class SCIMClient(_BaseClient):
     def __repr__(self) -> str:
         return f"SCIMClient(project_id={self.project_id!r}, base_url={self.base_url!r})"
 
-    async def create_connection(
+    def create_connection(
         self,
         organization_id: str,
         *,
@@ -99,38 +100,52 @@ class SCIMClient(_BaseClient):
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
         recover_token: bool = False,
-        verify_absent: bool = False,
-    ) -> CreateConnectionResponse:
+        verify_absent: bool | None = None,
+        maybe_sent: bool = False,
+        proven_absent: bool = False,
+    ) -> Coroutine[Any, Any, CreateConnectionResponse]:
         """Create the organization's SCIM connection; the response holds its bearer token,
         which Stytch never shows again.
 
         If the reply is lost after the create committed, `recover_token=True` rotates
-        the new connection and returns a fresh token (`recovered=True`); otherwise
-        `TokenLostError` names the connection. `verify_absent=True` first checks (one
-        GET) that the organization has no connection, which makes that recovery sound
-        even when an identical connection could already exist.
-        """
-        headers = self._headers_for(member_session_token, member_session_jwt)
-        response: CreateConnectionResponse = await self._create(
-            organization_id, display_name, identity_provider, headers, recover_token, verify_absent
-        )
-        return response
+        the new connection and returns a fresh token (`recovered=True`), but only with
+        evidence that the connection is this call's: so it first proves (one GET) that
+        the organization has none, unless `proven_absent=True` says the caller already
+        did (`verify_absent` overrides that choice). Without evidence,
+        `TokenLostError` names the connection and nothing is rotated.
 
-    async def get_connection(
+        `maybe_sent=True`: an earlier process may have sent this create already (it
+        crashed before it learnt the answer). The client looks first: no connection →
+        create; a matching one, with `proven_absent` (the earlier process had proven
+        absence) → recover its token; anything else → `TokenLostError` or
+        `ConnectionExistsError`, untouched.
+        """
+        # A plain function returning the coroutine: the session token arguments are
+        # gone from every frame by the time anything can fail.
+        headers = self._headers_for(member_session_token, member_session_jwt)
+        return self._create(
+            organization_id,
+            display_name,
+            identity_provider,
+            headers,
+            recover_token,
+            verify_absent,
+            maybe_sent,
+            proven_absent,
+        )
+
+    def get_connection(
         self,
         organization_id: str,
         *,
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
-    ) -> GetConnectionResponse:
+    ) -> Coroutine[Any, Any, GetConnectionResponse]:
         """The organization's connection (`.connection` is None when it has none)."""
         headers = self._headers_for(member_session_token, member_session_jwt)
-        response: GetConnectionResponse = await self._call(
-            "get", self._params(organization_id), headers
-        )
-        return response
+        return self._call("get", self._params(organization_id), headers)
 
-    async def update_connection(
+    def update_connection(
         self,
         organization_id: str,
         connection_id: str,
@@ -140,10 +155,10 @@ class SCIMClient(_BaseClient):
         role_assignments: Sequence[RoleAssignment] | None = None,
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
-    ) -> UpdateConnectionResponse:
+    ) -> Coroutine[Any, Any, UpdateConnectionResponse]:
         """Change the name, IdP or group role assignments; None leaves a field as it is."""
         headers = self._headers_for(member_session_token, member_session_jwt)
-        response: UpdateConnectionResponse = await self._update(
+        return self._update(
             organization_id,
             connection_id,
             display_name,
@@ -151,84 +166,79 @@ class SCIMClient(_BaseClient):
             role_assignments,
             headers,
         )
-        return response
 
-    async def delete_connection(
+    def delete_connection(
         self,
         organization_id: str,
         connection_id: str,
         *,
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
-    ) -> DeleteConnectionResponse:
+    ) -> Coroutine[Any, Any, DeleteConnectionResponse]:
         """Delete the connection; the IdP's token stops working at once."""
         headers = self._headers_for(member_session_token, member_session_jwt)
         params = self._params(organization_id, connection_id=connection_id)
-        response: DeleteConnectionResponse = await self._call("delete", params, headers)
-        return response
+        return self._call("delete", params, headers)
 
-    async def _rotation(
+    def _rotation(
         self,
         operation: str,
         organization_id: str,
         connection_id: str,
         session_token: str | None,
         session_jwt: str | None,
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         headers = self._headers_for(session_token, session_jwt)
         params = self._params(organization_id, connection_id=connection_id)
-        return await self._call(operation, params, headers)
+        return self._call(operation, params, headers)
 
-    async def rotate_start(
+    def rotate_start(
         self,
         organization_id: str,
         connection_id: str,
         *,
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
-    ) -> RotateStartResponse:
+    ) -> Coroutine[Any, Any, RotateStartResponse]:
         """Begin a token rotation; `.connection.next_bearer_token` is the token to install
         in the IdP before `rotate_complete`. The old token keeps working until then."""
-        response: RotateStartResponse = await self._rotation(
+        return self._rotation(
             "rotate_start", organization_id, connection_id, member_session_token, member_session_jwt
         )
-        return response
 
-    async def rotate_complete(
+    def rotate_complete(
         self,
         organization_id: str,
         connection_id: str,
         *,
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
-    ) -> RotateCompleteResponse:
+    ) -> Coroutine[Any, Any, RotateCompleteResponse]:
         """Make the next token the active one; the old one stops working."""
-        response: RotateCompleteResponse = await self._rotation(
+        return self._rotation(
             "rotate_complete",
             organization_id,
             connection_id,
             member_session_token,
             member_session_jwt,
         )
-        return response
 
-    async def rotate_cancel(
+    def rotate_cancel(
         self,
         organization_id: str,
         connection_id: str,
         *,
         member_session_token: str | None = None,
         member_session_jwt: str | None = None,
-    ) -> RotateCancelResponse:
+    ) -> Coroutine[Any, Any, RotateCancelResponse]:
         """Abandon a rotation; the old token stays active."""
-        response: RotateCancelResponse = await self._rotation(
+        return self._rotation(
             "rotate_cancel",
             organization_id,
             connection_id,
             member_session_token,
             member_session_jwt,
         )
-        return response
 
     async def get_groups(
         self,
@@ -269,23 +279,34 @@ class SCIMClient(_BaseClient):
         *,
         concurrency: int = 32,
         recover_token: bool = True,
-        verify_absent: bool = False,
+        verify_absent: bool | None = None,
+        prescan: bool = True,
         retry: RetryPolicy | None = None,
         on_progress: Callable[[ProvisionProgress], None] | None = None,
         on_abandoned: Callable[[ProvisionOutcome], object] | None = None,
-    ) -> AsyncGenerator[ProvisionOutcome, None]:
+        before_send: Callable[[Sequence[ProvisionRequest]], Awaitable[None]] | None = None,
+    ) -> ProvisionBatch:
         """Create connections for many organizations at once, at most `concurrency` in
         flight, yielding one `ProvisionOutcome` per request as each finishes.
 
-        The input (an iterable or async iterable of `ProvisionRequest`) is read lazily.
-        Lost tokens are recovered by default; one organization's failure never stops
-        the batch; `retry` defaults to this client's policy with at least 6 attempts;
-        `on_progress` receives a `ProvisionProgress` after every outcome.
+        Use it as `async with client.provision(rows) as batch: async for outcome in
+        batch: ...`. Leaving that block early lets the creates in flight finish and
+        raises `ProvisionAbandonedError` with every outcome the loop did not receive
+        (tokens included), unless `on_abandoned` takes them. Cancelling the task
+        cancels them at once; such a create may have committed, so its outcome is
+        `failed` with `error.may_have_committed`.
 
-        Breaking out of the loop starts nothing new; the creates in flight finish and
-        their outcomes go to `on_abandoned` if given (else they are cancelled).
-        Cancelling the task iterating it cancels them, and `on_abandoned` gets a
-        `failed` outcome for each: such a create may have committed.
+        The input is read lazily, 1,000 at a time: `prescan=True` (the default) asks
+        the organizations search which of them already have a connection (they end
+        `already_exists`, untouched, with no POST) and so proves the rest absent, which
+        makes lost-token recovery sound; where the search is refused, each
+        organization gets one GET first instead. An organization listed twice is sent
+        once (the repeat fails: two creates would revoke each other's token).
+        `before_send` is awaited with the requests about to get their first POST
+        (write them down durably there: a crash then leaves a record to resume from).
+        One organization's failure never stops the batch; `retry` defaults to this
+        client's policy with at least 6 attempts; `on_progress` receives a
+        `ProvisionProgress` after every outcome.
         """
         from ._provision import provision
 
@@ -295,7 +316,9 @@ class SCIMClient(_BaseClient):
             concurrency=concurrency,
             recover_token=recover_token,
             verify_absent=verify_absent,
+            prescan=prescan,
             retry=retry,
             on_progress=on_progress,
             on_abandoned=on_abandoned,
+            before_send=before_send,
         )

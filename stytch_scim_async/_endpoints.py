@@ -128,5 +128,13 @@ ENDPOINTS: dict[str, Endpoint] = {
             models.RotateCancelResponse,
             RetryKind.ROTATE,
         ),
+        # Backend only (the batch's proof of absence); read-only, so safe to repeat.
+        Endpoint(
+            "search_organizations",
+            Route("POST", "/v1/b2b/organizations/search"),
+            Route("POST", "/v1/b2b/organizations/search"),
+            models.OrganizationSearchResponse,
+            RetryKind.SAFE,
+        ),
     )
 }

@@ -86,14 +86,23 @@ class MemberSCIMClient(_BaseClient):
         display_name: str | None = None,
         identity_provider: str | None = None,
         recover_token: bool = False,
-        verify_absent: bool = False,
+        verify_absent: bool | None = None,
+        maybe_sent: bool = False,
+        proven_absent: bool = False,
     ) -> CreateConnectionResponse:
         """Create the Member's organization's connection; the only time its token is shown.
-        `recover_token` and `verify_absent` work as in `SCIMClient.create_connection`."""
-        response: CreateConnectionResponse = await self._create(
-            None, display_name, identity_provider, self._headers, recover_token, verify_absent
+        `recover_token`, `verify_absent`, `maybe_sent` and `proven_absent` work as in
+        `SCIMClient.create_connection`."""
+        return await self._create(
+            None,
+            display_name,
+            identity_provider,
+            self._headers,
+            recover_token,
+            verify_absent,
+            maybe_sent,
+            proven_absent,
         )
-        return response
 
     async def get_connection(self) -> GetConnectionResponse:
         """The organization's connection (`.connection` is None when it has none)."""

@@ -1,33 +1,28 @@
-"""Creates and rotations that never lose a one-time token silently.
+"""Creates and rotations that never lose a one-time token silently, nor revoke one.
 
 A create is not idempotent: if a 5xx, a timeout or a dropped connection hides a
 create that did commit, a blind retry answers `active_scim_connection_exists` and
-the only copy of the bearer token is gone. So after an ambiguous failure we first
-ask Stytch (a GET) what happened:
+the only copy of the bearer token is gone. So after every failure that may have
+committed, the create looks (one GET) and `_reconcile.decide` turns what it saw
+into a verdict: post again, recover the token by rotation, report it lost, or
+report the connection as someone else's. Rotation needs evidence that the
+connection is ours: absence proven before the POST (`verify_absent`, the batch's
+search, a GET that cleared an earlier doubt, or the caller's `proven_absent`).
 
-- no connection: the create did not commit; POST again (within the retry policy);
-- a connection matching the request: it committed and its token was lost; with
-  `recover_token` rotate it (start + complete — safe, since no IdP can be using a
-  token nobody received) and return the new token marked `recovered`, otherwise
-  raise `TokenLostError` carrying the connection;
-- any other connection: it was there before the call; `ConnectionExistsError`, and
-  it is never touched.
+The retry policy always decides on Stytch's real answer (a 401 ends the call at
+once, a long `Retry-After` surfaces); the doubt an ambiguous attempt leaves is
+carried along and only shapes the error the call ends with. Within one client,
+creates and rotations of one organization never overlap (`OrgLocks`).
 
-A connection "matches" when it is active, has the requested display name and IdP,
-is not mid-rotation and has no role assignments: what a fresh create looks like.
-Stytch's API cannot tell such a connection from one that already existed, identical,
-before the call (nothing in a connection says when it was created). Where that can
-happen, pass `verify_absent=True`: one GET before the POST proves the organization
-had no connection, so a matching one found after an ambiguous failure is ours.
-Rotations are reconciled the same way: a rotate start that committed is cancelled
-and started again; a complete or cancel that committed is reported as done. A delete
-answered `no_active_scim_connection` (as a repeat of one that committed is) is
-checked with a GET and reported as done when the organization has no connection.
+A token is reported as held only when Stytch's `bearer_token_last_four` agrees
+with it: a recovery whose complete cannot be confirmed hands its token over in
+`TokenLostError.next_bearer_token` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Coroutine
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +30,13 @@ import attrs
 
 from . import errors
 from ._endpoints import ENDPOINTS, RetryKind
+from ._reconcile import Verdict, decide, evidence_for
 from ._retry import RetryPolicy
 from .models import (
     CreateConnectionResponse,
     DeleteConnectionResponse,
     GetConnectionResponse,
+    RotateCompleteResponse,
     SCIMConnection,
     SCIMConnectionWithToken,
     _ConnectionBase,
@@ -47,39 +44,81 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._base import _BaseClient
+    from ._sansio import RequestHeaders
 
-__all__ = ["Recovery"]
+__all__ = ["OrgLocks", "Recovery"]
 
 _BASE_FIELDS = tuple(f.name for f in attrs.fields(_ConnectionBase))
-_ROTATIONS = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
+ROTATIONS = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
 
 
 def _org(params: dict[str, Any]) -> dict[str, Any]:
     return {"organization_id": params["organization_id"]} if "organization_id" in params else {}
 
 
-def _matches(connection: SCIMConnection, params: dict[str, Any]) -> bool:
-    wanted_name = params.get("display_name")
-    wanted_idp = params.get("identity_provider")
-    return (
-        connection.status == "active"
-        and (wanted_name is None or connection.display_name == wanted_name)
-        and (wanted_idp is None or connection.identity_provider == wanted_idp)
-        and not connection.rotating
-        and not connection.scim_group_implicit_role_assignments
-    )
+class _Entry:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class OrgLocks:
+    """Per-organization exclusivity for creates and rotations, shared by every view of
+    one client. Memory is bounded by the organizations with a call in flight."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+
+    async def acquire(self, key: str) -> bool:
+        """Wait for `key`; True when another call held or awaited it (contended)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        contended = entry.users > 0
+        entry.users += 1
+        try:
+            await entry.lock.acquire()
+        except BaseException:
+            self._drop(key, entry)
+            raise
+        return contended
+
+    def release(self, key: str) -> None:
+        """Let the next call for `key` in."""
+        entry = self._entries[key]
+        entry.lock.release()
+        self._drop(key, entry)
+
+    def _drop(self, key: str, entry: _Entry) -> None:
+        entry.users -= 1
+        if not entry.users:
+            del self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @attrs.define
-class _Found:
-    """What one call's reconciliation learnt: whether an attempt may have committed,
-    and, for a create (when a deadline cuts its recovery short), the connection and
-    its token."""
+class _Create:
+    """One create call's evidence, carried across its attempts. The token a recovery
+    obtains is kept out of the repr (a locals-capturing traceback shows it)."""
 
-    connection: SCIMConnection | None = None
-    next_token: str | None = attrs.field(default=None, repr=False)
+    params: dict[str, Any]
+    headers: RequestHeaders
+    recover_token: bool
+    #: Absence was proven before the next POST (and nothing else ran for the org since).
+    proven_absent: bool = False
+    #: An attempt since the last proof of absence may have committed.
+    in_doubt: bool = False
     #: The latest failure after which the create may have committed.
     ambiguity: errors.StytchSCIMError | None = None
+    #: The call ended on a verdict, not on Stytch's answer.
+    decided: bool = False
+    #: A recovery's connection and token, so a deadline that cuts it short names both.
+    connection: SCIMConnection | None = None
+    next_token: str | None = attrs.field(default=None, repr=False)
 
 
 class Recovery:
@@ -88,130 +127,213 @@ class Recovery:
     def __init__(self, client: _BaseClient) -> None:
         self._client = client
 
-    async def _current(
-        self, params: dict[str, Any], headers: dict[str, str]
+    async def _look(
+        self, params: dict[str, Any], headers: RequestHeaders
     ) -> GetConnectionResponse | None:
-        """The organization's connection as Stytch reports it, or None when asking failed."""
+        """One GET (never retried: each doubt costs one look), or None when it failed."""
         try:
-            response: GetConnectionResponse = await self._client._call("get", _org(params), headers)
+            response: GetConnectionResponse = await self._client._attempt(
+                "get", _org(params), headers
+            )
         except errors.StytchSCIMError:
             return None
         return response
 
-    def create(
+    # -- creates ----------------------------------------------------------------------
+
+    async def create(
         self,
         params: dict[str, Any],
-        headers: dict[str, str],
+        headers: RequestHeaders,
         *,
         recover_token: bool,
-        verify_absent: bool = False,
-    ) -> Awaitable[CreateConnectionResponse]:
-        """POST under the retry policy, reconciling every ambiguous failure."""
-        if verify_absent:
-            return self._create_if_absent(params, headers, recover_token)
-        found = _Found()
-
-        async def rescue(failure: errors.StytchSCIMError) -> CreateConnectionResponse:
-            if RetryPolicy.is_ambiguous(failure):
-                found.ambiguity = failure
-            elif found.ambiguity is None:
-                raise failure
-            # Whatever answered now ("already exists", a 429, a connect error…), an
-            # earlier attempt may have committed: look before giving up.
-            return await self._reconcile_create(params, headers, failure, recover_token, found)
-
-        run = self._client._run("create", RetryKind.CREATE, params, headers, rescue)
-        if self._client.retry.deadline is None:
-            return run
-        return self._naming_the_connection(run, found)
-
-    @staticmethod
-    async def _naming_the_connection(
-        run: Awaitable[CreateConnectionResponse], found: _Found
+        verify_absent: bool,
+        maybe_sent: bool,
+        proven_absent: bool,
     ) -> CreateConnectionResponse:
-        """A deadline that cuts a recovery short must still say which connection lost
-        its token."""
+        """The whole create, under one deadline and the organization's lock."""
+        call = _Create(params, headers, recover_token)
+        client = self._client
         try:
-            return await run
+            return await client._bounded(
+                "create",
+                RetryKind.CREATE,
+                partial(self._locked_create, call, verify_absent, maybe_sent, proven_absent),
+            )
         except errors.RequestTimeoutError as exc:
-            if found.connection is not None:
+            if call.connection is not None:  # a recovery cut short: name the connection
                 raise errors.TokenLostError(
-                    found.connection, attempts=exc.attempts, next_bearer_token=found.next_token
-                ) from exc
+                    call.connection, attempts=exc.attempts, next_bearer_token=call.next_token
+                ) from None
+            exc.may_have_committed = exc.may_have_committed or call.in_doubt
             raise
 
-    async def _create_if_absent(
-        self, params: dict[str, Any], headers: dict[str, str], recover_token: bool
-    ) -> CreateConnectionResponse:
-        current: GetConnectionResponse = await self._client._call("get", _org(params), headers)
-        if current.connection is not None:
-            raise errors.ConnectionExistsError(
-                status_code=400,
-                request_id=current.request_id,
-                error_type="active_scim_connection_exists",
-                error_message=(
-                    f"the organization already has SCIM connection "
-                    f"{current.connection.connection_id}; nothing was sent"
-                ),
-            )
-        return await self.create(params, headers, recover_token=recover_token)
-
-    async def _reconcile_create(
+    async def _locked_create(
         self,
-        params: dict[str, Any],
-        headers: dict[str, str],
-        failure: errors.StytchSCIMError,
-        recover_token: bool,
-        found: _Found,
+        call: _Create,
+        verify_absent: bool,
+        maybe_sent: bool,
+        proven_absent: bool,
+        ends: float | None,
     ) -> CreateConnectionResponse:
-        current = await self._current(params, headers)
-        if current is None:
-            # Unknowable yet. Whatever this attempt was answered, an earlier one may have
-            # committed: say so (the retry policy may look again).
-            raise found.ambiguity or failure
-        if current.connection is None:
-            raise failure  # not committed: the retry policy decides
-        connection = current.connection
-        if not _matches(connection, params):
-            raise errors.ConnectionExistsError(
-                status_code=400,
-                request_id=current.request_id,
-                error_type="active_scim_connection_exists",
-                error_message=(
-                    f"the organization already has SCIM connection {connection.connection_id}, "
-                    "which does not match this create; it was left unchanged"
-                ),
-            ) from failure
-        if not recover_token:
-            raise errors.TokenLostError(connection) from failure
-        found.connection = connection
-        return await self.recover(connection, params, headers, found)
-
-    async def recover(
-        self,
-        connection: SCIMConnection,
-        params: dict[str, Any],
-        headers: dict[str, str],
-        found: _Found | None = None,
-    ) -> CreateConnectionResponse:
-        """Give a connection whose token nobody holds a new one (rotate start + complete)."""
-        target = {**_org(params), "connection_id": connection.connection_id}
+        key = call.params.get("organization_id", "")
+        locks = self._client._org_locks
+        contended = await locks.acquire(key)
         try:
-            started = await self._client._call("rotate_start", target, headers)
+            # A proof taken before another call for this organization ran is stale.
+            call.proven_absent = proven_absent and not contended
+            if verify_absent or maybe_sent:
+                early = await self._check_first(call, maybe_sent, ends)
+                if early is not None:
+                    return early
+            return await self._post(call, ends)
+        finally:
+            locks.release(key)
+
+    async def _check_first(
+        self, call: _Create, maybe_sent: bool, ends: float | None
+    ) -> CreateConnectionResponse | None:
+        """GET before any POST: absence proven, or (`maybe_sent`: an earlier process may
+        have sent this create) the table decides on what is there."""
+        client = self._client
+        current: GetConnectionResponse = await client._attempts(
+            "get", RetryKind.SAFE, _org(call.params), call.headers, None, ends
+        )
+        connection = current.connection
+        if connection is None or not connection.active:
+            call.proven_absent = True
+            return None
+        if not maybe_sent:
+            call.decided = True
+            raise self._exists(current, connection, "nothing was sent")
+        call.in_doubt = True
+        return await self._act(call, current, None)
+
+    async def _post(self, call: _Create, ends: float | None) -> CreateConnectionResponse:
+        client = self._client
+        try:
+            response: CreateConnectionResponse = await client._attempts(
+                "create",
+                RetryKind.CREATE,
+                call.params,
+                call.headers,
+                partial(self._after_failure, call),
+                ends,
+            )
+        except errors.StytchSCIMError as exc:
+            raise self._ending(call, exc)  # noqa: B904 - the same error, or the doubt
+        return response
+
+    @staticmethod
+    def _ending(call: _Create, error: errors.StytchSCIMError) -> errors.StytchSCIMError:
+        """The error the call ends with: Stytch's last answer, marked when an attempt
+        may have committed. "Already exists" after an unresolved doubt would call our
+        own connection someone else's: the doubt is raised instead."""
+        if call.decided or not call.in_doubt:
+            return error
+        if isinstance(error, errors.ConnectionExistsError) and call.ambiguity is not None:
+            ambiguity = call.ambiguity
+            ambiguity.attempts = error.attempts
+            error = ambiguity
+        error.may_have_committed = True
+        return error
+
+    async def _after_failure(
+        self, call: _Create, failure: errors.StytchSCIMError
+    ) -> CreateConnectionResponse:
+        """Seen by the engine after every failed POST: look when it may have committed."""
+        if RetryPolicy.is_ambiguous(failure):
+            call.in_doubt = True
+            call.ambiguity = failure
+        elif not (call.in_doubt and isinstance(failure, errors.ConnectionExistsError)):
+            raise failure  # Stytch's real answer: the retry policy decides
+        current = await self._look(call.params, call.headers)
+        if current is None:
+            raise failure  # unknowable yet: the doubt stands
+        return await self._act(call, current, failure)
+
+    async def _act(
+        self,
+        call: _Create,
+        current: GetConnectionResponse,
+        failure: errors.StytchSCIMError | None,
+    ) -> CreateConnectionResponse:
+        """Carry out the table's verdict on what the GET showed."""
+        connection = current.connection
+        verdict = decide(
+            evidence_for(
+                connection,
+                call.params,
+                in_doubt=call.in_doubt,
+                proven_absent=call.proven_absent,
+                recover_token=call.recover_token,
+            )
+        )
+        if verdict is Verdict.POST_AGAIN:  # only after a POST: a first check returned
+            assert failure is not None
+            call.in_doubt, call.ambiguity, call.proven_absent = False, None, True
+            raise failure
+        assert connection is not None
+        call.decided = True
+        if verdict is Verdict.EXISTS:
+            raise self._exists(
+                current, connection, "which this create has no evidence of having made"
+            ) from failure
+        if verdict is Verdict.TOKEN_LOST:
+            raise errors.TokenLostError(connection, proven=call.proven_absent) from failure
+        call.connection = connection
+        return await self.recover(call, connection)
+
+    @staticmethod
+    def _exists(
+        current: GetConnectionResponse, connection: SCIMConnection, why: str
+    ) -> errors.ConnectionExistsError:
+        return errors.ConnectionExistsError(
+            status_code=400,
+            request_id=current.request_id,
+            error_type="active_scim_connection_exists",
+            error_message=(
+                f"the organization already has SCIM connection {connection.connection_id}, "
+                f"{why}; it was left unchanged"
+            ),
+            connection_id=connection.connection_id,
+        )
+
+    async def recover(self, call: _Create, connection: SCIMConnection) -> CreateConnectionResponse:
+        """Give a connection whose token nobody holds a new one (rotate start + complete),
+        reported only once Stytch's last four confirm it is the live token."""
+        target = {**_org(call.params), "connection_id": connection.connection_id}
+        headers = call.headers
+        try:
+            started = await self._rotation("rotate_start", target, headers)
         except errors.StytchSCIMError as exc:
             raise errors.TokenLostError(connection) from exc
-        next_token = started.connection.next_bearer_token
-        if found is not None:  # a deadline may cut what follows: keep the token reachable
-            found.next_token = next_token
+        next_token: str = started.connection.next_bearer_token
+        call.next_token = next_token  # a deadline may cut what follows
+        failure: errors.StytchSCIMError | None = None
         try:
-            completed = await self._client._call("rotate_complete", target, headers)
+            completed = await self._rotation("rotate_complete", target, headers)
         except errors.StytchSCIMError as exc:
-            # The rotation may or may not have completed: hand over the token it made.
-            raise errors.TokenLostError(connection, next_bearer_token=next_token) from exc
-        fresh: SCIMConnection = completed.connection
+            completed, failure = None, exc
+        fresh: SCIMConnection | None = completed.connection if completed is not None else None
+        answer: GetConnectionResponse | RotateCompleteResponse | None = completed
+        if fresh is None or fresh.bearer_token_last_four != next_token[-4:]:
+            # Unconfirmed (the complete failed, or its reply does not show our token):
+            # one look tells whether the rotation completed with our token.
+            answer = await self._look(call.params, headers)
+            fresh = answer.connection if answer is not None else None
+            if (
+                answer is None
+                or fresh is None
+                or fresh.connection_id != connection.connection_id
+                or fresh.bearer_token_last_four != next_token[-4:]
+            ):
+                error = errors.TokenLostError(connection, next_bearer_token=next_token)
+                raise error from failure
+        assert answer is not None
         return CreateConnectionResponse(
-            request_id=completed.request_id,
-            status_code=completed.status_code,
+            request_id=answer.request_id,
+            status_code=answer.status_code,
             connection=SCIMConnectionWithToken(
                 **{name: getattr(fresh, name) for name in _BASE_FIELDS},
                 bearer_token=next_token,
@@ -221,28 +343,38 @@ class Recovery:
             recovered=True,
         )
 
-    def rescue(
-        self, operation: str, params: dict[str, Any], headers: dict[str, str]
-    ) -> Callable[[errors.StytchSCIMError], Awaitable[Any]] | None:
-        """The reconciliation for one call of `operation`, if it needs any."""
-        if operation in _ROTATIONS:
-            return partial(self.rescue_rotation, operation, params, headers, _Found())
-        if operation == "delete":
-            return partial(self._rescue_delete, params, headers)
-        return None
+    # -- rotations and deletes ------------------------------------------------------------
 
-    async def _rescue_delete(
-        self, params: dict[str, Any], headers: dict[str, str], failure: errors.StytchSCIMError
+    def _rotation(
+        self, operation: str, params: dict[str, Any], headers: RequestHeaders
+    ) -> Coroutine[Any, Any, Any]:
+        rescue = partial(self._rescue_rotation, operation, params, headers, _Rotation())
+        return self._client._run(operation, RetryKind.ROTATE, params, headers, rescue)
+
+    async def rotation(
+        self, operation: str, params: dict[str, Any], headers: RequestHeaders
+    ) -> Any:
+        """A public rotate start/complete/cancel: reconciled, and never overlapping a
+        create or another rotation of the same organization in this client."""
+        key = params.get("organization_id", "")
+        locks = self._client._org_locks
+        await locks.acquire(key)
+        try:
+            return await self._rotation(operation, params, headers)
+        finally:
+            locks.release(key)
+
+    async def rescue_delete(
+        self, params: dict[str, Any], headers: RequestHeaders, failure: errors.StytchSCIMError
     ) -> DeleteConnectionResponse:
-        # A delete whose reply was lost is re-sent (by the retry policy, or by aiohttp
-        # itself for a dropped pooled connection) and answered "no active connection".
-        # If the organization has no connection now, the delete did its job.
+        """A delete whose reply was lost is re-sent and answered "no active connection":
+        if the organization has no active connection now, the delete did its job."""
         gone = (
             isinstance(failure, errors.BadRequestError)
             and failure.error_type == "no_active_scim_connection"
         )
-        current = await self._current(params, headers) if gone else None
-        if current is None or current.connection is not None:
+        current = await self._look(params, headers) if gone else None
+        if current is None or (current.connection is not None and current.connection.active):
             raise failure
         return DeleteConnectionResponse(
             request_id=current.request_id,
@@ -250,31 +382,31 @@ class Recovery:
             connection_id=params["connection_id"],
         )
 
-    async def rescue_rotation(
+    async def _rescue_rotation(
         self,
         operation: str,
         params: dict[str, Any],
-        headers: dict[str, str],
-        found: _Found,
+        headers: RequestHeaders,
+        state: _Rotation,
         failure: errors.StytchSCIMError,
     ) -> Any:
         """After a failed rotate start/complete/cancel: find out whether it took effect.
 
-        `found.ambiguity` remembers, across the attempts of one call, that an earlier one
-        may have committed: a complete or cancel then answered "not rotating" is most
-        likely the repeat of one that did, so that answer is checked too."""
+        `state.in_doubt` remembers, across the attempts of one call, that an earlier
+        one may have committed: a complete or cancel then answered "not rotating" is
+        most likely the repeat of one that did, so that answer is checked too."""
         if RetryPolicy.is_ambiguous(failure):
-            found.ambiguity = failure
+            state.in_doubt = True
         elif not (
-            found.ambiguity is not None
+            state.in_doubt
             and operation != "rotate_start"
             and isinstance(failure, errors.BadRequestError)
             and failure.error_type == "scim_connection_not_rotating_token"
         ):
             raise failure
-        current = await self._current(params, headers)
+        current = await self._look(params, headers)
         connection = current.connection if current is not None else None
-        if current is None or connection is None:
+        if current is None or connection is None or not connection.active:
             raise failure
         if connection.connection_id != params["connection_id"]:
             raise failure
@@ -282,9 +414,10 @@ class Recovery:
             if connection.rotating:
                 # It committed and the next token was lost: cancel, then start again.
                 try:
-                    await self._client._call("rotate_cancel", params, headers)
+                    await self._client._attempt("rotate_cancel", params, headers)
                 except errors.StytchSCIMError:
                     raise failure from None
+                state.in_doubt = False
             raise failure
         if connection.rotating:
             raise failure  # the complete/cancel did not take effect: try it again
@@ -294,3 +427,8 @@ class Recovery:
             status_code=current.status_code,
             connection=connection,
         )
+
+
+@attrs.define
+class _Rotation:
+    in_doubt: bool = False

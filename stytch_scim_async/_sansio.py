@@ -27,6 +27,7 @@ from ._version import __version__
 
 __all__ = [
     "Request",
+    "RequestHeaders",
     "basic_auth",
     "build_request",
     "check_base_url",
@@ -53,6 +54,24 @@ class Request:
     url: str
     headers: Mapping[str, str] = attrs.field(repr=False)
     body: bytes | None = attrs.field(default=None, repr=False)
+
+
+class RequestHeaders:
+    """The headers every request of a call carries (credentials among them), in an
+    object that is not a mapping and whose repr says nothing: a traceback that
+    captures locals (Sentry, `pytest -l`, rich) shows only this repr."""
+
+    __slots__ = ("mapping",)
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self.mapping = mapping
+
+    def __repr__(self) -> str:
+        return "RequestHeaders(<redacted>)"
+
+    def with_extra(self, extra: Mapping[str, str]) -> RequestHeaders:
+        """These headers plus `extra`."""
+        return RequestHeaders({**self.mapping, **extra})
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -102,9 +121,11 @@ def build_request(
     mode: Mode,
     base_url: str,
     params: Mapping[str, Any],
-    headers: Mapping[str, str],
+    headers: RequestHeaders | Mapping[str, str],
 ) -> Request:
     """Turn validated parameters into a `Request`; unset (None) parameters are omitted."""
+    if isinstance(headers, RequestHeaders):
+        headers = headers.mapping
     route = endpoint.route(mode)
     path = route.template
     rest: dict[str, Any] = {}
@@ -249,4 +270,4 @@ def parse_response(
             status_code=status,
             request_id=request_id or _header(headers, "X-Request-Id"),
             body_excerpt=excerpt(body),
-        ) from exc
+        ) from None  # the parser's error (a JSONDecodeError's `doc`) holds the whole body

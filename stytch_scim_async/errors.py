@@ -16,7 +16,8 @@ StytchSCIMError
 │   ├── ConnectError                        the request never left
 │   └── RequestTimeoutError
 ├── ResponseDecodeError                     status, request_id, body excerpt
-└── TokenLostError                          a create committed but its token was lost
+├── TokenLostError                          a create committed but its token was lost
+└── ClientClosedError (also RuntimeError)   a call on a client that is closing
 ```
 
 Messages never contain credentials or bearer tokens: they are built only from the
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIStatusError",
     "BadRequestError",
+    "ClientClosedError",
     "ConnectError",
     "ConnectionExistsError",
     "ForbiddenError",
@@ -57,6 +59,11 @@ class StytchSCIMError(Exception):
     """How many HTTP attempts the failed call made (set when retries run out)."""
     request_id: str | None = None
     """Stytch's request id of the response that failed, when there was one."""
+    may_have_committed: bool = False
+    """True when an earlier attempt of this create or rotation may have taken effect
+    and Stytch could not be asked whether it did: the organization may now have a
+    connection (or rotation) this error does not describe. Reconcile before retrying
+    (`create_connection(..., maybe_sent=True)`)."""
 
     def _after_attempts(self, text: str) -> str:
         return text if self.attempts <= 1 else f"{text} after {self.attempts} attempts"
@@ -135,9 +142,14 @@ class BadRequestError(APIStatusError):
 class ConnectionExistsError(BadRequestError):
     """400 `active_scim_connection_exists`: the organization already has a connection.
 
-    Raised too when reconciliation finds a connection that does not match the create
-    (it was there before the call), so it is never rotated.
+    Raised too when a check finds a connection this call has no evidence of having
+    made (it was there before, or something else made it), so it is never rotated.
+    `connection_id` names it when the client looked.
     """
+
+    def __init__(self, *, connection_id: str | None = None, **kwargs: Any) -> None:
+        self.connection_id = connection_id
+        super().__init__(**kwargs)
 
 
 class UnauthorizedError(APIStatusError):
@@ -196,7 +208,8 @@ class RequestTimeoutError(TransportError):
 
 class ResponseDecodeError(StytchSCIMError):
     """A 2xx response whose body is not the JSON Stytch documents (HTML, truncated, a field
-    missing or of the wrong type). The original parser error is the `__cause__`."""
+    missing or of the wrong type). `problem` says what was wrong; the parser's own error
+    is not chained, since it holds the whole body (a create's carries a live token)."""
 
     def __init__(
         self,
@@ -223,14 +236,19 @@ class ResponseDecodeError(StytchSCIMError):
 
 
 class TokenLostError(StytchSCIMError):
-    """A create (or rotate start) committed but its reply, and so the one-time bearer
-    token, never arrived. `connection` is the connection as Stytch now reports it;
-    rotate it (or pass `recover_token=True`) to obtain a usable token.
+    """A create (or rotate start) may have committed but its reply, and so the one-time
+    bearer token, never arrived. `connection` is the connection as Stytch now reports it.
 
-    `next_bearer_token` is set when a recovery got as far as a rotate start but could
-    not confirm the complete: that token is active if the complete committed (and is
-    the pending one otherwise; completing the rotation makes it active). It is a
-    secret, and never part of the message or repr."""
+    `proven` is True when the evidence says the connection is this call's own (absence
+    was proven before the create): rotating it is then safe, since no IdP can be using
+    a token nobody received. When False, an identical connection that existed before
+    (or that another process made) cannot be ruled out: check before rotating it.
+
+    `next_bearer_token` is set when a recovery rotation got as far as a rotate start
+    but Stytch did not confirm (`bearer_token_last_four`) that it is now the live
+    token: it is active if the complete committed, and the pending one otherwise
+    (completing the rotation makes it active). It is a secret, and never part of the
+    message or repr."""
 
     def __init__(
         self,
@@ -238,22 +256,43 @@ class TokenLostError(StytchSCIMError):
         *,
         attempts: int = 1,
         next_bearer_token: str | None = None,
+        proven: bool = True,
     ) -> None:
         self.connection = connection
         self.attempts = attempts
         self.next_bearer_token = next_bearer_token
+        self.proven = proven
+        self.may_have_committed = True
         super().__init__(connection.connection_id)
+
+    def __repr__(self) -> str:
+        return f"TokenLostError({self.connection.connection_id!r}, proven={self.proven})"
 
     def __str__(self) -> str:
         connection = self.connection
+        attempts = f"after {self.attempts} attempt(s)"
+        if not self.proven:
+            return (
+                f"connection {connection.connection_id} of organization "
+                f"{connection.organization_id} was found {attempts} of a create that may "
+                "have made it, but nothing proves it is this create's (an identical "
+                "connection may have existed before): it was left unchanged; if nobody "
+                "holds its token, rotate it"
+            )
         text = (
             f"connection {connection.connection_id} of organization "
             f"{connection.organization_id} was created but its bearer token was lost "
-            f"in transit after {self.attempts} attempt(s); "
+            f"in transit {attempts}; "
         )
         if self.next_bearer_token is None:
             return text + "rotate it to obtain a new one (cancelling any rotation pending)"
         return text + (
-            "a recovery rotation got a new token (next_bearer_token) but could not "
-            "confirm it completed: complete the rotation if it is still pending"
+            "a recovery rotation got a new token (next_bearer_token) but Stytch did not "
+            "confirm it is the live one: complete the rotation if it is still pending, "
+            "then check the connection's bearer_token_last_four"
         )
+
+
+class ClientClosedError(StytchSCIMError, RuntimeError):
+    """The client is closing or closed: no new call is admitted (calls already in flight
+    finish, so a create is never cut off from its reconciliation)."""

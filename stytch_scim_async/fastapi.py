@@ -25,6 +25,7 @@ How `install_error_handlers` answers the app's own callers (every body is
 | raised | status | why |
 |---|---|---|
 | `InvalidRequestError` | 422 | the caller's input was rejected before any I/O (`argument`) |
+| `ClientClosedError` | 503 | the app is shutting down (with `Retry-After: 1`) |
 | `ConnectionExistsError` | 409 | the organization already has a connection |
 | `BadRequestError` | 400 | Stytch rejected the content |
 | `UnauthorizedError` | 502 | *our* project credentials are wrong; details are withheld |
@@ -240,14 +241,16 @@ def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
     """
     request_id = exc.request_id
     headers: dict[str, str] = {}
-    if isinstance(exc, errors.InvalidRequestError):
-        if exc.argument == "client":  # the app is shutting down: its client is closed
-            status, body = 503, _body("service_unavailable", "The server is shutting down.", None)
-            headers["Retry-After"] = "1"
-        else:
-            message = f"{exc.argument}: {exc.problem}"
-            body = _body("invalid_request", message, None, argument=exc.argument)
-            status = 422
+    closed = isinstance(exc, errors.ClientClosedError) or (
+        isinstance(exc, errors.InvalidRequestError) and exc.argument == "client"
+    )
+    if closed:  # the app is shutting down: its client is closing or closed
+        status, body = 503, _body("service_unavailable", "The server is shutting down.", None)
+        headers["Retry-After"] = "1"
+    elif isinstance(exc, errors.InvalidRequestError):
+        message = f"{exc.argument}: {exc.problem}"
+        body = _body("invalid_request", message, None, argument=exc.argument)
+        status = 422
     elif isinstance(exc, errors.RateLimitError):
         seconds = _retry_after_seconds(exc.retry_after)
         status = 503

@@ -97,6 +97,11 @@ class SCIMConnection(_ConnectionBase):
         """True while a token rotation has been started and not completed or cancelled."""
         return bool(self.next_bearer_token_last_four)
 
+    @property
+    def active(self) -> bool:
+        """True for an active connection; any other status (`deleted`) counts as none."""
+        return self.status == "active"
+
 
 @attrs.frozen
 class SCIMConnectionWithToken(_ConnectionBase):
@@ -112,6 +117,12 @@ class SCIMConnectionWithNextToken(SCIMConnection):
     """The connection as rotate start returns it, carrying the new (next) token."""
 
     next_bearer_token: str = attrs.field(repr=_redacted, kw_only=True)
+
+    @property
+    def rotating(self) -> bool:
+        """Always True: rotate start's reply is a rotation in progress (the official
+        schema has no `next_bearer_token_last_four` to say so)."""
+        return True
 
 
 @attrs.frozen
@@ -189,3 +200,31 @@ class GetGroupsResponse:
     status_code: int
     next_cursor: str | None = None
     request_id: str = ""
+
+
+@attrs.frozen
+class _ActiveConnectionSummary:
+    connection_id: str
+    display_name: str = ""
+    bearer_token_last_four: str = ""
+
+
+@attrs.frozen
+class _SearchedOrganization:
+    organization_id: str
+    scim_active_connection: _ActiveConnectionSummary | None = None
+
+
+@attrs.frozen
+class _ResultsMetadata:
+    total: int = 0
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class OrganizationSearchResponse(_Envelope):
+    """One page of an organizations search: only what a batch's proof of absence needs
+    (each organization's active SCIM connection, if any)."""
+
+    organizations: tuple[_SearchedOrganization, ...] = ()
+    results_metadata: _ResultsMetadata = _ResultsMetadata()

@@ -5,12 +5,16 @@ answers every backend (``/v1/b2b/scim/{organization_id}/connection...``) and
 frontend-SDK (``/sdk/v1/b2b/scim...``) SCIM connection endpoint, and the
 organizations search (``POST /v1/b2b/organizations/search``), with the same JSON
 shapes, error bodies, authentication and RBAC rules as Stytch, deterministically
-from a seed. `Faults` adds latency, rate limiting (with ``Retry-After`` as
-delta-seconds, as an HTTP-date, or absent), 500s before or after the commit, HTML
-502s, truncated JSON, dropped connections and stalls; `StytchEmulator.script`
-injects a fault into the next N matching requests. `FakeStytch` is the same
-fake without any I/O. The fake writes plain dicts and never uses this library's
-models, so a bug in them cannot hide here.
+from a seed. `Faults` adds latency, rate limits (fixed windows aligned to the
+clock as Stytch counts them, or a token bucket; ``Retry-After`` absent by default,
+or as delta-seconds or an HTTP-date), 500s before or after the commit, HTML 502s,
+truncated JSON, dropped connections and stalls; `StytchEmulator.script` injects a
+fault into the next N matching requests. `Settings` holds the emulator's labelled
+assumptions about Stytch (default identity provider, the identity-provider
+allow-list, organization slugs, whether a GET may answer a deleted connection) and
+the project's frontend-SDK gates (allowed origins, HttpOnly cookies with a custom
+domain). `FakeStytch` is the same fake without any I/O. The fake writes plain
+dicts and never uses this library's models, so a bug in them cannot hide here.
 
 Route names (for ``Faults.routes``, ``script(route=...)`` and the stats):
 ``create``, ``get``, ``update``, ``delete``, ``get_groups``, ``rotate_start``,
@@ -50,9 +54,9 @@ if TYPE_CHECKING:
         Faults,
         RetryAfterMode,
     )
-    from ._operations import IDENTITY_PROVIDERS
     from ._ratelimit import RateLimit, RateLimitMode
     from ._server import StytchEmulator
+    from ._settings import IDENTITY_PROVIDERS, Settings
     from ._state import Connection, EmulatorState, MemberSession
     from ._stats import RequestLogEntry, Stats
     from ._wire import FakeResponse
@@ -73,6 +77,7 @@ __all__ = [
     "RateLimitMode",
     "RequestLogEntry",
     "RetryAfterMode",
+    "Settings",
     "Stats",
     "StytchEmulator",
     "main",
@@ -91,7 +96,8 @@ _LOCATIONS = {
     "DEFAULT_SEARCH_RATE_LIMIT": "_faults",
     "RateLimit": "_ratelimit",
     "RateLimitMode": "_ratelimit",
-    "IDENTITY_PROVIDERS": "_operations",
+    "IDENTITY_PROVIDERS": "_settings",
+    "Settings": "_settings",
     "StytchEmulator": "_server",
     "Connection": "_state",
     "EmulatorState": "_state",

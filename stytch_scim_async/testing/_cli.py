@@ -18,8 +18,9 @@ from typing import TextIO
 from ._faults import ROUTES, Faults
 from ._ratelimit import RATE_LIMIT_MODES, RateLimit
 from ._server import StytchEmulator
+from ._settings import IDENTITY_PROVIDERS, Settings
 
-__all__ = ["build_parser", "faults_from_args", "main", "serve"]
+__all__ = ["build_parser", "faults_from_args", "main", "serve", "settings_from_args"]
 
 _PROBABILITY_FLAGS = (
     "p_500_before_commit",
@@ -92,7 +93,61 @@ def build_parser(prog: str = "python -m stytch_scim_async.testing") -> argparse.
         default=None,
         help=f"comma-separated routes the faults apply to (of {', '.join(sorted(ROUTES))})",
     )
+    parser.add_argument(
+        "--default-identity-provider",
+        default="generic",
+        help="identity_provider of a create that names none (an assumption)",
+    )
+    parser.add_argument(
+        "--any-identity-provider",
+        action="store_true",
+        help="accept any identity_provider, not only the known ones",
+    )
+    parser.add_argument(
+        "--no-slug-resolution",
+        action="store_true",
+        help="take every backend path segment as an organization id, never as a slug",
+    )
+    parser.add_argument(
+        "--get-returns-deleted",
+        action="store_true",
+        help="a GET without an active connection answers the last deleted one",
+    )
+    parser.add_argument(
+        "--sdk-allowed-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="frontend-SDK routes need this Origin (repeatable; e.g. https://app.example.com)",
+    )
+    parser.add_argument(
+        "--http-only-cookies",
+        action="store_true",
+        help="frontend-SDK routes need a custom domain (see --custom-domain)",
+    )
+    parser.add_argument(
+        "--custom-domain",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a Host header value counted as the project's custom domain (repeatable)",
+    )
     return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Build `Settings` from parsed flags (raises ValueError when invalid)."""
+    return Settings(
+        default_identity_provider=args.default_identity_provider,
+        identity_providers=None if args.any_identity_provider else IDENTITY_PROVIDERS,
+        resolve_slugs=not args.no_slug_resolution,
+        get_returns_deleted=args.get_returns_deleted,
+        sdk_allowed_origins=(
+            None if args.sdk_allowed_origin is None else frozenset(args.sdk_allowed_origin)
+        ),
+        http_only_cookies=args.http_only_cookies,
+        custom_domains=frozenset(args.custom_domain),
+    )
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
@@ -131,7 +186,7 @@ async def serve(emulator: StytchEmulator, stop: asyncio.Event, out: TextIO) -> N
         await stop.wait()
 
 
-async def _run(args: argparse.Namespace, faults: Faults, out: TextIO) -> None:
+async def _run(args: argparse.Namespace, faults: Faults, settings: Settings, out: TextIO) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -139,6 +194,7 @@ async def _run(args: argparse.Namespace, faults: Faults, out: TextIO) -> None:
     try:
         emulator = StytchEmulator(
             faults=faults,
+            settings=settings,
             seed=args.seed,
             host=args.host,
             port=args.port,
@@ -162,7 +218,8 @@ def main(
     args = parser.parse_args(argv)
     try:
         faults = faults_from_args(args)
+        settings = settings_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    asyncio.run(_run(args, faults, out if out is not None else sys.stdout))
+    asyncio.run(_run(args, faults, settings, out if out is not None else sys.stdout))
     return 0

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._auth import authorize_member, basic_credentials
+from ._auth import authorize_member, basic_credentials, check_sdk_client
 from ._control import control
 from ._faults import AFTER_COMMIT, FaultDecision, FaultInjector, FaultKind, Faults
 from ._helpers import EmulatorHelpers
@@ -20,6 +20,7 @@ from ._ids import IdFactory, rfc3339
 from ._operations import Operations
 from ._routes import RouteMatch, match_route
 from ._search import search_organizations
+from ._settings import Settings
 from ._state import EmulatorState, MemberSession, Organization
 from ._stats import RequestLogEntry, Stats, new_request_log
 from ._wire import (
@@ -46,13 +47,16 @@ class FakeStytch(EmulatorHelpers):
 
     Any non-empty organization id exists on first use unless
     ``strict_organizations`` is set (then only `add_organization`'s do).
-    ``clock`` returns epoch seconds; it stamps tokens and drives the rate limit.
+    ``clock`` returns epoch seconds; it stamps tokens and drives the rate limits.
+    ``faults`` is the failure model, ``settings`` the emulator's assumptions about
+    Stytch and the project's settings; both may be reassigned mid-test.
     """
 
     def __init__(
         self,
         *,
         faults: Faults | None = None,
+        settings: Settings | None = None,
         seed: int = 0,
         strict_organizations: bool = False,
         clock: Callable[[], float] = time.time,
@@ -67,6 +71,7 @@ class FakeStytch(EmulatorHelpers):
         self._last_page_cursor = last_page_cursor
         self._request_log_size = request_log_size
         self.injector = FaultInjector(faults or Faults(), seed)
+        self._settings = settings if settings is not None else Settings()
         self.initialize()
 
     def initialize(self) -> None:
@@ -81,7 +86,14 @@ class FakeStytch(EmulatorHelpers):
         self.stats = Stats()
         self.request_log = new_request_log(self._request_log_size)
         self.injector.reset()
-        ops = Operations(self.state, self.ids, self.clock, self._base_url, self._last_page_cursor)
+        ops = Operations(
+            self.state,
+            self.ids,
+            self.clock,
+            self._base_url,
+            self._last_page_cursor,
+            self._settings,
+        )
         self.operations = ops
         self._handlers: dict[str, Callable[[str, str | None, Mapping[str, Any]], dict[str, Any]]]
         self._handlers = {
@@ -106,15 +118,6 @@ class FakeStytch(EmulatorHelpers):
     def base_url(self, value: str) -> None:
         self._base_url = value.rstrip("/")
         self.operations.base_url = self._base_url
-
-    @property
-    def faults(self) -> Faults:
-        """The failure model; assign a new `Faults` to change it mid-test."""
-        return self.injector.faults
-
-    @faults.setter
-    def faults(self, faults: Faults) -> None:
-        self.injector.faults = faults
 
     # -- what the helpers and the adapter use ---------------------------------------
 
@@ -238,7 +241,10 @@ class FakeStytch(EmulatorHelpers):
         self._check_project(headers)
         if not match.organization_id:
             raise FakeStytchError(400, "invalid_organization_id")
-        organization = self.known_organization(match.organization_id)
+        segment = match.organization_id
+        if self._settings.resolve_slugs:
+            segment = self.state.slugs.get(segment, segment)
+        organization = self.known_organization(segment)
         if organization is None:
             raise FakeStytchError(404, "organization_not_found")
         organization_id = organization.organization_id
@@ -270,6 +276,7 @@ class FakeStytch(EmulatorHelpers):
                 organization_id = self._backend_organization(match, headers)
                 params: Mapping[str, Any] = query if route == "get_groups" else json_object(body)
             else:
+                check_sdk_client(self._settings, headers)
                 if session is None:
                     raise FakeStytchError(401, "unauthorized_credentials")
                 organization_id = session.organization_id

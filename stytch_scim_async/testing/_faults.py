@@ -184,49 +184,42 @@ class Faults:
             return self.burst
         return max(1, math.ceil(self.rate_limit or 1.0))
 
+    def _shorthand_limit(self, rate_limit: float) -> RateLimit:
+        if self.rate_limit_mode == "fixed-window":
+            per_window = math.floor(rate_limit * self.rate_limit_window + 1e-9)
+            if per_window < 1:
+                raise ValueError(
+                    "rate_limit * rate_limit_window must allow at least one request "
+                    "per window; choose a longer rate_limit_window"
+                )
+            return RateLimit(limit=per_window, window=self.rate_limit_window, routes=SCIM_ROUTES)
+        if self.rate_limit_window != 1.0:
+            raise ValueError("rate_limit_window applies to fixed windows only")
+        rate = Fraction(rate_limit).limit_denominator(1000)  # as limit per window
+        if rate.numerator == 0:
+            raise ValueError("rate_limit must be at least 0.001 requests/second")
+        return RateLimit(
+            limit=rate.numerator,
+            window=float(rate.denominator),
+            routes=SCIM_ROUTES,
+            mode="token-bucket",
+            burst=self.effective_burst,
+        )
+
     @property
     def limits(self) -> tuple[RateLimit, ...]:
         """Every rate limit in force: the ``rate_limit`` shorthand, the search's own
         limit and ``rate_limits``."""
         rules: list[RateLimit] = []
-        mode = self.rate_limit_mode
         if self.rate_limit is not None:
-            if mode == "fixed-window":
-                per_window = math.floor(self.rate_limit * self.rate_limit_window + 1e-9)
-                if per_window < 1:
-                    raise ValueError(
-                        "rate_limit * rate_limit_window must allow at least one request "
-                        "per window; choose a longer rate_limit_window"
-                    )
-                rule = RateLimit(limit=per_window, window=self.rate_limit_window)
-            else:
-                if self.rate_limit_window != 1.0:
-                    raise ValueError("rate_limit_window applies to fixed windows only")
-                rate = Fraction(self.rate_limit).limit_denominator(1000)
-                if rate.numerator == 0:
-                    raise ValueError("rate_limit must be at least 0.001 requests/second")
-                rule = RateLimit(
-                    limit=rate.numerator,
-                    window=float(rate.denominator),
-                    mode=mode,
-                    burst=self.effective_burst,
-                )
-            rules.append(
-                RateLimit(
-                    limit=rule.limit,
-                    window=rule.window,
-                    routes=SCIM_ROUTES,
-                    mode=rule.mode,
-                    burst=rule.burst,
-                )
-            )
+            rules.append(self._shorthand_limit(self.rate_limit))
         if self.search_rate_limit is not None or self.rate_limit is not None:
             rules.append(
                 RateLimit(
                     limit=self.search_rate_limit or DEFAULT_SEARCH_RATE_LIMIT,
                     window=self.search_rate_window,
                     routes=_SEARCH_ROUTE,
-                    mode=mode,
+                    mode=self.rate_limit_mode,
                 )
             )
         rules.extend(self.rate_limits)

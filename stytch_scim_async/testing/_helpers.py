@@ -6,10 +6,11 @@ the `FakeStytch` the helpers act on (itself, or the one it serves).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._faults import FaultKind, RetryAfterMode, ScriptedFault
+from ._faults import FaultKind, Faults, RetryAfterMode, ScriptedFault
 from ._ids import rfc3339
+from ._settings import Settings
 from ._state import MemberSession
 from ._wire import FakeStytchError, connection_with_token
 
@@ -27,6 +28,26 @@ class EmulatorHelpers:
     @property
     def _core(self) -> FakeStytch:
         raise NotImplementedError
+
+    @property
+    def faults(self) -> Faults:
+        """The failure model; assign a new `Faults` to change it mid-test."""
+        return self._core.injector.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._core.injector.faults = faults
+
+    @property
+    def settings(self) -> Settings:
+        """The emulator's assumptions and project settings; assign to change them."""
+        return self._core.operations.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        core = self._core
+        core._settings = settings
+        core.operations.settings = settings
 
     def add_organization(
         self, organization_id: str, *, name: str | None = None, slug: str | None = None
@@ -46,14 +67,23 @@ class EmulatorHelpers:
         organization_id: str,
         *,
         display_name: str = "",
-        identity_provider: str = "generic",
+        identity_provider: str | None = None,
+        status: Literal["active", "deleted"] = "active",
     ) -> dict[str, Any]:
-        """Pre-seed an active connection; returns it as create would (with the token)."""
+        """Pre-seed a connection; returns it as create would (with the token).
+
+        ``identity_provider`` defaults to ``Settings.default_identity_provider``.
+        ``status="deleted"`` seeds one that was deleted (beside the active one, if
+        any; the organization may create another); a GET shows it only with
+        ``Settings.get_returns_deleted`` and no active connection.
+        """
+        if status not in ("active", "deleted"):
+            raise ValueError("status must be 'active' or 'deleted'")
         self.add_organization(organization_id)
         core = self._core
         try:
             connection = core.operations.new_connection(
-                organization_id, display_name, identity_provider
+                organization_id, display_name, identity_provider, deleted=status == "deleted"
             )
         except FakeStytchError as exc:
             raise ValueError(f"{organization_id}: {exc.error_type}") from None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ._ids import IdFactory, rfc3339
+from ._settings import IDENTITY_PROVIDERS, Settings
 from ._state import Connection, EmulatorState
 from ._wire import (
     FakeStytchError,
@@ -27,27 +28,6 @@ __all__ = [
     "IDENTITY_PROVIDERS",
     "Operations",
 ]
-
-IDENTITY_PROVIDERS: Final[frozenset[str]] = frozenset(
-    {
-        "generic",
-        "okta",
-        "microsoft-entra",
-        "cyberark",
-        "jumpcloud",
-        "onelogin",
-        "pingfederate",
-        "rippling",
-        "classlink",
-        "duo",
-        "google-workspace",
-        "keycloak",
-        "miniorange",
-        "salesforce",
-        "shibboleth",
-    }
-)
-"""Identity providers the fake accepts; any other string is ``invalid_scim_idp``."""
 
 BEARER_TOKEN_LIFETIME: Final[float] = 4 * 365 * 86400.0
 """Seconds until a bearer token expires. Stytch documents no lifetime; four years
@@ -75,9 +55,9 @@ def _display_name(params: Mapping[str, Any]) -> str | None:
     return name
 
 
-def _identity_provider(params: Mapping[str, Any]) -> str | None:
+def _identity_provider(params: Mapping[str, Any], settings: Settings) -> str | None:
     idp = _optional_str(params, "identity_provider")
-    if idp is not None and idp not in IDENTITY_PROVIDERS:
+    if idp is not None and not settings.accepts_identity_provider(idp):
         raise FakeStytchError(400, "invalid_scim_idp")
     return idp
 
@@ -122,7 +102,7 @@ def _offset(params: Mapping[str, Any]) -> int:
 class Operations:
     """Implements the SCIM connection API over an `EmulatorState`."""
 
-    __slots__ = ("base_url", "clock", "ids", "last_page_cursor", "state")
+    __slots__ = ("base_url", "clock", "ids", "last_page_cursor", "settings", "state")
 
     def __init__(
         self,
@@ -131,7 +111,9 @@ class Operations:
         clock: Callable[[], float],
         base_url: str,
         last_page_cursor: str | None,
+        settings: Settings,
     ) -> None:
+        self.settings = settings
         self.state = state
         self.ids = ids
         self.clock = clock
@@ -148,22 +130,32 @@ class Operations:
         return connection
 
     def new_connection(
-        self, organization_id: str, display_name: str | None, identity_provider: str | None
+        self,
+        organization_id: str,
+        display_name: str | None,
+        identity_provider: str | None,
+        *,
+        deleted: bool = False,
     ) -> Connection:
-        """Commit a new active connection; fails if the org already has one."""
-        if organization_id in self.state.active:
+        """Commit a new active connection; fails if the org already has one.
+        ``deleted`` seeds one that was deleted instead (test helpers only)."""
+        if not deleted and organization_id in self.state.active:
             raise FakeStytchError(400, "active_scim_connection_exists")
         connection = Connection(
             organization_id=organization_id,
             connection_id=self.ids.connection_id(),
             display_name=display_name or "",
-            identity_provider=identity_provider or "generic",
+            identity_provider=identity_provider or self.settings.default_identity_provider,
             bearer_token=self.ids.bearer_token(),
             bearer_token_expires_at=self._expiry(),
         )
         self.state.add_organization(organization_id, rfc3339(self.clock()))
         self.state.connections[connection.connection_id] = connection
-        self.state.active[organization_id] = connection.connection_id
+        if deleted:
+            connection.status = "deleted"
+            self.state.deleted[organization_id] = connection.connection_id
+        else:
+            self.state.active[organization_id] = connection.connection_id
         return connection
 
     def create(
@@ -171,15 +163,19 @@ class Operations:
     ) -> dict[str, Any]:
         """POST .../connection: a new connection and its one-time bearer token."""
         display_name = _display_name(params)
-        identity_provider = _identity_provider(params)
+        identity_provider = _identity_provider(params, self.settings)
         connection = self.new_connection(organization_id, display_name, identity_provider)
         return {"connection": connection_with_token(connection, self.base_url)}
 
     def get(
         self, organization_id: str, _connection_id: str | None, _params: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """GET .../connection: the active connection; the key is absent when none."""
+        """GET .../connection: the active connection; the key is absent when none
+        (or, with ``Settings.get_returns_deleted``, the last deleted one)."""
         connection = self.state.active_connection(organization_id)
+        if connection is None and self.settings.get_returns_deleted:
+            deleted = self.state.deleted.get(organization_id)
+            connection = None if deleted is None else self.state.connections[deleted]
         if connection is None:
             return {}
         return {"connection": connection_view(connection, self.base_url)}
@@ -190,7 +186,7 @@ class Operations:
         """PUT .../connection/{id}: change only the fields present in the body."""
         connection = self._connection(organization_id, connection_id)
         display_name = _display_name(params)
-        identity_provider = _identity_provider(params)
+        identity_provider = _identity_provider(params, self.settings)
         assignments = self._role_assignments(connection, params)
         if display_name is not None:
             connection.display_name = display_name
@@ -231,8 +227,7 @@ class Operations:
     ) -> dict[str, Any]:
         """DELETE .../connection/{id}: mark it deleted; the org may create a new one."""
         connection = self._connection(organization_id, connection_id)
-        connection.status = "deleted"
-        del self.state.active[organization_id]
+        self.state.mark_deleted(connection)
         return {"connection_id": connection.connection_id}
 
     def get_groups(

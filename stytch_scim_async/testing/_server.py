@@ -19,6 +19,7 @@ from aiohttp import web
 from ._fake import FakeStytch
 from ._faults import Faults
 from ._helpers import EmulatorHelpers
+from ._settings import Settings
 from ._state import EmulatorState
 from ._stats import RequestLogEntry, Stats
 
@@ -43,6 +44,7 @@ class StytchEmulator(EmulatorHelpers):
         self,
         *,
         faults: Faults | None = None,
+        settings: Settings | None = None,
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -53,6 +55,7 @@ class StytchEmulator(EmulatorHelpers):
     ) -> None:
         self.fake = FakeStytch(
             faults=faults,
+            settings=settings,
             seed=seed,
             strict_organizations=strict_organizations,
             clock=clock,
@@ -153,15 +156,6 @@ class StytchEmulator(EmulatorHelpers):
     def request_log(self) -> deque[RequestLogEntry]:
         """The most recent API requests: method, route, org, status, fault."""
         return self.fake.request_log
-
-    @property
-    def faults(self) -> Faults:
-        """The failure model; assign a new `Faults` to change it mid-test."""
-        return self.fake.faults
-
-    @faults.setter
-    def faults(self, faults: Faults) -> None:
-        self.fake.faults = faults
 
     @property
     def _core(self) -> FakeStytch:

@@ -19,10 +19,10 @@ class Connection:
     connection_id: str
     display_name: str
     identity_provider: str
-    bearer_token: str
+    bearer_token: str = field(repr=False)
     bearer_token_expires_at: str
     status: str = "active"
-    next_bearer_token: str = ""
+    next_bearer_token: str = field(default="", repr=False)
     next_bearer_token_expires_at: str = ""
     role_assignments: list[dict[str, str]] = field(default_factory=list)
     groups: list[dict[str, str]] = field(default_factory=list)
@@ -58,8 +58,8 @@ class Organization:
 class MemberSession:
     """A logged-in Member of one organization; ``admin`` may manage SCIM."""
 
-    session_token: str
-    session_jwt: str
+    session_token: str = field(repr=False)
+    session_jwt: str = field(repr=False)
     member_id: str
     organization_id: str
     admin: bool
@@ -77,7 +77,8 @@ class EmulatorState:
     active: dict[str, str] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)
     """Each organization's most recently deleted connection id."""
-    sessions: dict[str, MemberSession] = field(default_factory=dict)
+    sessions: dict[str, MemberSession] = field(default_factory=dict, repr=False)
+    """By session token and by JWT (kept out of the repr: the keys are secrets)."""
 
     def add_organization(
         self,
@@ -90,8 +91,11 @@ class EmulatorState:
         """The organization with that id, registered now if it is new."""
         organization = self.organizations.get(organization_id)
         if organization is None:
-            slug = slug or organization_id
-            if self.slugs.get(slug, organization_id) != organization_id:
+            if slug is None:
+                slug = organization_id
+                if slug in self.slugs:  # another organization's slug: keep slugs unique
+                    slug = f"{organization_id}-{len(self.organizations)}"
+            elif self.slugs.get(slug, organization_id) != organization_id:
                 raise ValueError(f"organization_slug {slug!r} is taken")
             organization = Organization(organization_id, name or organization_id, slug, created_at)
             self.organizations[organization_id] = organization
@@ -102,6 +106,13 @@ class EmulatorState:
         """The organization's active connection (at most one exists)."""
         connection_id = self.active.get(organization_id)
         return None if connection_id is None else self.connections[connection_id]
+
+    def mark_deleted(self, connection: Connection) -> None:
+        """Delete an active connection: its organization may create a new one."""
+        connection.status = "deleted"
+        if self.active.get(connection.organization_id) == connection.connection_id:
+            del self.active[connection.organization_id]
+        self.deleted[connection.organization_id] = connection.connection_id
 
     def add_session(self, session: MemberSession) -> None:
         """Register a session under both its opaque token and its JWT."""

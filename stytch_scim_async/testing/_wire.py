@@ -213,7 +213,20 @@ def connection_with_token(connection: Connection, emulator_base: str) -> dict[st
 
 
 def connection_with_next_token(connection: Connection, emulator_base: str) -> dict[str, Any]:
-    """A ``SCIMConnectionWithNextToken``: a connection view plus ``next_bearer_token``."""
-    view = connection_view(connection, emulator_base)
-    view["next_bearer_token"] = connection.next_bearer_token
-    return view
+    """A ``SCIMConnectionWithNextToken`` (rotate start), field for field as the official
+    schemas have it: no ``next_bearer_token_last_four`` (no official schema has it)."""
+    return {
+        "organization_id": connection.organization_id,
+        "connection_id": connection.connection_id,
+        "status": connection.status,
+        "display_name": connection.display_name,
+        "identity_provider": connection.identity_provider,
+        "base_url": _base_url(emulator_base, connection),
+        "bearer_token_last_four": connection.bearer_token[-4:],
+        "bearer_token_expires_at": connection.bearer_token_expires_at,
+        "next_bearer_token": connection.next_bearer_token,
+        "next_bearer_token_expires_at": connection.next_bearer_token_expires_at,
+        "scim_group_implicit_role_assignments": [
+            dict(assignment) for assignment in connection.role_assignments
+        ],
+    }

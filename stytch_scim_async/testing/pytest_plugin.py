@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from stytch_scim_async.testing import Faults, StytchEmulator
+    from stytch_scim_async.testing import Faults, Settings, StytchEmulator
 
 __all__ = ["EmulatorFactory"]
 
@@ -35,6 +35,7 @@ class EmulatorFactory(Protocol):
         self,
         faults: Faults | None = None,
         *,
+        settings: Settings | None = None,
         seed: int = 0,
         strict_organizations: bool = False,
         clock: Callable[[], float] | None = None,
@@ -65,6 +66,7 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
         async def factory(
             faults: Faults | None = None,
             *,
+            settings: Settings | None = None,
             seed: int = 0,
             strict_organizations: bool = False,
             clock: Callable[[], float] | None = None,
@@ -72,6 +74,7 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
         ) -> StytchEmulator:
             emulator = StytchEmulator(
                 faults=faults,
+                settings=settings,
                 seed=seed,
                 strict_organizations=strict_organizations,
                 clock=clock if clock is not None else time.time,

@@ -138,7 +138,7 @@ def test_a_pending_line_is_on_disk_before_its_create_is_sent(
     assert len(posts) >= 40
     assert problems == []
     # Grouped: the creates that start together share one fsync, but no more than that.
-    assert watch.calls < 40 + 40
+    assert watch.calls <= 40 + 40 - 7  # 40 results; the first 8 pending lines share one
 
 
 def test_the_first_done_line_wins_on_a_rerun(

@@ -296,11 +296,11 @@ def test_existing_connections_fail_unless_allowed(
 
 
 @pytest.mark.parametrize("verify", [False, True])
-def test_verify_absent_protects_an_identical_existing_connection(
+def test_an_identical_existing_connection_is_never_rotated(
     cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, verify: bool
 ) -> None:
-    # org(1) already has exactly the connection the file asks for, and the create
-    # for it fails ambiguously: only --verify-absent can tell it was there before.
+    # org(1) already has exactly the connection the file asks for: the organizations
+    # search proves it was there before any create, with or without --verify-absent.
     emulator.add_connection(org(1), display_name="Org 1", identity_provider="okta")
     live = emulator.active_token(org(1))
     emulator.script(fault="500_before_commit", route="create", organization_id=org(1))
@@ -309,11 +309,10 @@ def test_verify_absent_protects_an_identical_existing_connection(
     flags = ["--verify-absent"] if verify else []
     cli("provision", str(source), "--out", str(out), *flags)
     row = next(row for row in records(out) if row["organization_id"] == org(1))
-    if verify:
-        assert row["status"] == "already_exists"
-        assert emulator.active_token(org(1)) == live  # the IdP's token still works
-    else:  # the documented limit of recovery without it
-        assert row["status"] == "recovered"
+    assert row["status"] == "already_exists"
+    assert emulator.active_token(org(1)) == live  # the IdP's token still works
+    assert emulator.count("rotate_start") == 0
+    assert org(1) not in {line["organization_id"] for line in pending(out)}
     others = [row for row in records(out) if row["organization_id"] != org(1)]
     assert [row["status"] for row in others] == ["created", "created"]
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+import pydantic
+
 from stytch_scim_async.testing import FakeResponse, FakeStytch, Faults
 
 ORG = "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931"
@@ -64,9 +66,10 @@ class Api:
         *,
         session: str,
         public_token: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> FakeResponse:
         token = self.fake.public_token if public_token is None else public_token
-        headers = {"authorization": basic(token, session)}
+        headers = {"authorization": basic(token, session), **(headers or {})}
         raw = b"" if body is None else json.dumps(body).encode()
         return self.fake.handle(method, "/sdk/v1/b2b/scim" + path, {}, headers, raw)
 
@@ -105,3 +108,12 @@ class Clock:
 
 def api_with(faults: Faults, *, clock: Clock | None = None, seed: int = 0) -> Api:
     return Api(FakeStytch(faults=faults, seed=seed, clock=clock or Clock()))
+
+
+def assert_official_shape(value: Mapping[str, Any], model: type[pydantic.BaseModel]) -> None:
+    """``value`` has every field the official SDK's ``model`` requires and no other key
+    than the model's: only shapes an official source has are asserted."""
+    fields = model.model_fields
+    required = {name for name, info in fields.items() if info.is_required()}
+    assert required <= set(value), sorted(required - set(value))
+    assert set(value) <= set(fields), sorted(set(value) - set(fields))

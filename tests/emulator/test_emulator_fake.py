@@ -6,35 +6,23 @@ import re
 from typing import Any
 
 import pytest
+from stytch.b2b.models.scim import (
+    SCIMConnection,
+    SCIMConnectionWithNextToken,
+    SCIMConnectionWithToken,
+)
 
 from stytch_scim_async.testing import FakeStytch
-from tests.emulator.emulator_support import ORG, Api, backend_path, error_of
+from tests.emulator.emulator_support import (
+    ORG,
+    Api,
+    assert_official_shape,
+    backend_path,
+    error_of,
+)
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
-WITH_TOKEN_KEYS = {
-    "organization_id",
-    "connection_id",
-    "status",
-    "display_name",
-    "identity_provider",
-    "base_url",
-    "bearer_token",
-    "bearer_token_expires_at",
-    "scim_group_implicit_role_assignments",
-}
-VIEW_KEYS = {
-    "organization_id",
-    "connection_id",
-    "status",
-    "display_name",
-    "identity_provider",
-    "base_url",
-    "bearer_token_last_four",
-    "bearer_token_expires_at",
-    "next_bearer_token_last_four",
-    "scim_group_implicit_role_assignments",
-}
 
 
 @pytest.fixture
@@ -60,11 +48,10 @@ def test_create_returns_connection_with_token(api: Api, fake: FakeStytch) -> Non
     assert response.content_type == "application/json"
     assert response.action == "respond"
     body = response.json()
-    assert list(body)[:2] == ["request_id", "status_code"]
     assert re.fullmatch(f"request-id-test-{UUID}", body["request_id"])
     assert body["status_code"] == 200
     connection = body["connection"]
-    assert set(connection) == WITH_TOKEN_KEYS
+    assert_official_shape(connection, SCIMConnectionWithToken)
     assert re.fullmatch(f"scim-connection-test-{UUID}", connection["connection_id"])
     assert re.fullmatch("[A-Za-z0-9]{48}", connection["bearer_token"])
     assert connection["bearer_token_expires_at"] == "2027-11-13T22:13:20Z"
@@ -119,14 +106,14 @@ def test_malformed_bodies_are_bad_requests(api: Api, raw: bytes) -> None:
 
 def test_get_without_connection_omits_it(api: Api) -> None:
     body = api.backend("GET", backend_path(ORG)).json()
-    assert set(body) == {"request_id", "status_code"}
+    assert body.get("connection") is None  # official schemas mark it optional
 
 
 def test_get_returns_the_connection_view(api: Api) -> None:
     created = api.created(display_name="x")
     body = api.backend("GET", backend_path(ORG), query={"organization_id": ORG}).json()
     connection = body["connection"]
-    assert set(connection) == VIEW_KEYS
+    assert_official_shape(connection, SCIMConnection)
     assert connection["bearer_token_last_four"] == created["bearer_token"][-4:]
     assert connection["next_bearer_token_last_four"] == ""
     assert re.fullmatch(TIMESTAMP, connection["bearer_token_expires_at"])
@@ -250,18 +237,19 @@ def test_rotation_start_complete(api: Api, fake: FakeStytch) -> None:
     cid, old = created["connection_id"], created["bearer_token"]
     started = api.backend("POST", backend_path(ORG, cid, "rotate", "start"), {}).json()
     connection = started["connection"]
-    assert set(connection) == VIEW_KEYS | {"next_bearer_token", "next_bearer_token_expires_at"}
+    assert_official_shape(connection, SCIMConnectionWithNextToken)
+    assert "next_bearer_token_last_four" not in connection  # no official schema has it
     new = connection["next_bearer_token"]
     assert re.fullmatch("[A-Za-z0-9]{48}", new) and new != old
-    assert connection["next_bearer_token_last_four"] == new[-4:]
     assert connection["bearer_token_last_four"] == old[-4:]
+    assert re.fullmatch(TIMESTAMP, connection["next_bearer_token_expires_at"])
     assert fake.active_token(ORG) == old
     viewed = api.backend("GET", backend_path(ORG)).json()["connection"]
     assert viewed["next_bearer_token_last_four"] == new[-4:]
     assert re.fullmatch(TIMESTAMP, viewed["next_bearer_token_expires_at"])
     completed = api.backend("POST", backend_path(ORG, cid, "rotate", "complete"))
     connection = completed.json()["connection"]
-    assert set(connection) == VIEW_KEYS
+    assert_official_shape(connection, SCIMConnection)
     assert connection["bearer_token_last_four"] == new[-4:]
     assert connection["next_bearer_token_last_four"] == ""
     assert fake.active_token(ORG) == new
@@ -396,7 +384,7 @@ def test_unknown_routes(api: Api, method: str, path: str) -> None:
 
 def test_add_connection_and_add_group_helpers(fake: FakeStytch) -> None:
     connection = fake.add_connection(ORG, display_name="seeded", identity_provider="okta")
-    assert set(connection) == WITH_TOKEN_KEYS
+    assert_official_shape(connection, SCIMConnectionWithToken)
     assert fake.active_token(ORG) == connection["bearer_token"]
     with pytest.raises(ValueError, match="active_scim_connection_exists"):
         fake.add_connection(ORG)

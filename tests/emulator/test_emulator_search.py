@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from stytch.b2b.models.organizations import Organization
 
 from stytch_scim_async.testing import FakeStytch
-from tests.emulator.emulator_support import ORG, OTHER_ORG, Api, backend_path, basic, error_of
+from tests.emulator.emulator_support import (
+    ORG,
+    OTHER_ORG,
+    Api,
+    assert_official_shape,
+    backend_path,
+    basic,
+    error_of,
+)
 
 SEARCH = "/v1/b2b/organizations/search"
 
@@ -27,10 +36,11 @@ def test_search_tells_which_organizations_have_an_active_connection(api: Api) ->
     response = api.search(by_ids(ORG, OTHER_ORG))
     assert response.status == 200
     body = response.json()
-    assert list(body)[:2] == ["request_id", "status_code"]
     assert body["status_code"] == 200
     assert body["request_id"].startswith("request-id-test-")
     organizations = {org["organization_id"]: org for org in body["organizations"]}
+    for org in body["organizations"]:
+        assert_official_shape(org, Organization)
     assert organizations[ORG]["scim_active_connection"] == {
         "connection_id": created["connection_id"],
         "display_name": "Okta prod",

@@ -21,7 +21,7 @@ from stytch.b2b.models.scim_connection import CreateRequestIdentityProvider, Cre
 from stytch.core.response_base import StytchError
 from stytch.shared.method_options import Authorization
 
-from stytch_scim_async.testing import StytchEmulator
+from stytch_scim_async.testing import Settings, StytchEmulator
 from tests.emulator.emulator_support import ORG, OTHER_ORG
 
 pytestmark = [
@@ -170,3 +170,15 @@ async def test_organizations_search_parses_with_the_sdk_models(
             query={"operator": "AND", "operands": [{"filter_name": "nope", "filter_value": []}]}
         )
     assert bad.value.details.error_type == "organization_search_filter_name_not_recognized"
+
+
+async def test_a_deleted_connection_from_get_parses_with_the_sdk_models(
+    stytch_emulator: StytchEmulator, stytch_client: Any
+) -> None:
+    stytch_emulator.settings = Settings(get_returns_deleted=True)
+    seeded = stytch_emulator.add_connection(ORG, status="deleted")
+    got = await stytch_client.scim.connection.get_async(ORG)
+    assert (got.connection.connection_id, got.connection.status) == (
+        seeded["connection_id"],
+        "deleted",
+    )

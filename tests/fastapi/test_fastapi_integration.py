@@ -35,8 +35,8 @@ def _client(emu: StytchEmulator) -> scim.SCIMClient:
 async def _closed(client: scim.SCIMClient) -> bool:
     try:
         await client.get_connection(ORG)
-    except errors.InvalidRequestError as exc:
-        return exc.argument == "client"
+    except errors.ClientClosedError:
+        return True
     return False
 
 

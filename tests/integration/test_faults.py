@@ -177,9 +177,12 @@ async def test_committed_create_found_after_a_duplicate_answer(
 ) -> None:
     # The reconciling GET fails too, so the create is posted again and answered
     # "exists"; the client must look once more instead of giving up the token.
+    # (`proven_absent`: the caller proved absence, so no GET precedes the POST.)
     emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="500_before_commit", route="get", times=3)
-    created = await client.create_connection(ORG, display_name="Okta", recover_token=True)
+    emu.script(fault="500_before_commit", route="get")
+    created = await client.create_connection(
+        ORG, display_name="Okta", recover_token=True, proven_absent=True
+    )
     assert created.recovered
     assert created.connection.bearer_token == emu.active_token(ORG)
     assert emu.stats.creates_committed == 1
@@ -304,7 +307,7 @@ async def test_a_complete_repeated_after_it_committed_is_reported_done(
     cid = (await client.create_connection(ORG, display_name="x")).connection.connection_id
     started = await client.rotate_start(ORG, cid)
     emu.script(fault="500_after_commit", route="rotate_complete")
-    emu.script(fault="500_before_commit", route="get", times=3)  # the first check fails
+    emu.script(fault="500_before_commit", route="get")  # the first (single) check fails
     # The retried complete is answered "not rotating": proof the first one committed.
     result = await client.rotate_complete(ORG, cid)
     assert not result.connection.rotating
@@ -349,18 +352,25 @@ async def test_already_exists_after_an_unreconciled_commit_is_never_reported_as_
     emu.script(fault="500_after_commit", route="create")
     emu.script(fault="500_before_commit", route="get", times=100)
     with pytest.raises(scim.StytchSCIMError) as info:
-        await client.create_connection(ORG, display_name="x", recover_token=True)
+        await client.create_connection(
+            ORG, display_name="x", recover_token=True, proven_absent=True
+        )
     assert not isinstance(info.value, scim.ConnectionExistsError)
     assert scim.RetryPolicy.is_ambiguous(info.value)  # "it may have committed"
+    assert info.value.may_have_committed
     assert emu.active_token(ORG) is not None
+    # One look per doubt, never a retried one: POST, GET, POST ("exists"), GET.
+    assert emu.stats.total_requests == 4
 
 
 async def test_a_look_that_succeeds_later_still_recovers_the_token(
     client: scim.SCIMClient, emu: StytchEmulator
 ) -> None:
     emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="500_before_commit", route="get", times=6)  # two failed looks
-    created = await client.create_connection(ORG, display_name="x", recover_token=True)
+    emu.script(fault="500_before_commit", route="get")  # the first look fails
+    created = await client.create_connection(
+        ORG, display_name="x", recover_token=True, proven_absent=True
+    )
     assert created.recovered
     assert created.connection.bearer_token == emu.active_token(ORG)
 
@@ -369,11 +379,22 @@ async def test_any_answer_after_an_unreconciled_commit_is_reconciled(
     client: scim.SCIMClient, emu: StytchEmulator
 ) -> None:
     # The create commits but answers 500; the look that follows fails; the retried
-    # POST is answered 429 with a Retry-After too long to wait. That answer says
-    # nothing about the first attempt: the client looks again, and recovers.
+    # POST is answered 429 with a Retry-After too long to wait. The retry policy
+    # decides on that real answer (it surfaces, with its retry_after), and the
+    # error says the create may have committed; resuming with maybe_sent looks
+    # first and recovers the token.
     emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="500_before_commit", route="get", times=3)
+    emu.script(fault="500_before_commit", route="get")
     emu.script(fault="rate_limit", route="create", retry_after=120)
-    created = await client.create_connection(ORG, display_name="x", recover_token=True)
+    with pytest.raises(scim.RateLimitError) as info:
+        await client.create_connection(
+            ORG, display_name="x", recover_token=True, proven_absent=True
+        )
+    assert info.value.retry_after == 120
+    assert info.value.may_have_committed
+    created = await client.create_connection(
+        ORG, display_name="x", recover_token=True, proven_absent=True, maybe_sent=True
+    )
     assert created.recovered
     assert created.connection.bearer_token == emu.active_token(ORG)
+    assert emu.stats.creates_committed == 1

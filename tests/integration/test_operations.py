@@ -167,7 +167,7 @@ async def test_without_async_with_and_explicit_aclose(emu: StytchEmulator) -> No
     assert (await c.get_connection(ORG)).connection is None
     await c.aclose()
     await c.aclose()  # idempotent
-    with pytest.raises(scim.InvalidRequestError, match="closed"):
+    with pytest.raises(scim.errors.ClientClosedError, match="closing"):
         await c.get_connection(ORG)
 
 
@@ -183,7 +183,7 @@ async def test_aclose_waits_for_the_calls_in_flight(emu: StytchEmulator) -> None
     assert create.done()
     created = await create
     assert created.connection.bearer_token == emu.active_token(ORG)
-    with pytest.raises(scim.InvalidRequestError, match="closed"):
+    with pytest.raises(scim.ClientClosedError, match="closing"):
         await c.get_connection(ORG)
 
 

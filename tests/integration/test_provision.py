@@ -93,10 +93,34 @@ async def test_input_is_read_lazily_from_an_async_iterable(client: scim.SCIMClie
             yield request
 
     seen = 0
-    async for _ in client.provision(source(), concurrency=4):
+    # Without the search pre-scan nothing is read ahead of the creates; with it, at
+    # most one window of SEARCH_CHUNK requests is (see the next test).
+    async for _ in client.provision(source(), concurrency=4, prescan=False):
         seen += 1
         assert pulled <= seen + 4
     assert seen == 30
+
+
+async def test_the_prescan_reads_one_window_ahead_at_most(
+    client: scim.SCIMClient, emu: StytchEmulator
+) -> None:
+    pulled = 0
+
+    def source() -> Iterator[scim.ProvisionRequest]:
+        nonlocal pulled
+        for request in orgs(1200):
+            pulled += 1
+            yield request
+
+    batch = client.provision(source(), concurrency=4)
+    async with batch:
+        first = await anext(batch)
+        assert first.status is Status.CREATED
+        assert pulled == 1000  # one search window, not the whole source
+        assert emu.stats.count("search_organizations") == 4  # pages of 250
+        async for _ in batch:
+            pass
+    assert pulled == 1200
 
 
 async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmulator) -> None:
@@ -113,12 +137,14 @@ async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmu
     async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
 
         async def consume() -> None:
-            batch = c.provision(source(), concurrency=5, on_abandoned=abandoned.append)
+            batch = c.provision(
+                source(), concurrency=5, on_abandoned=abandoned.append, prescan=False
+            )
             async for _ in batch:
                 raise AssertionError("nothing can finish while every create stalls")
 
         loop = asyncio.get_running_loop()
-        consumer = asyncio.create_task(consume())
+        consumer = asyncio.create_task(consume())  # (prescan off: see `pulled` below)
         while emu.stats.total_requests < 5:
             await asyncio.sleep(0.01)
         started = loop.time()
@@ -135,20 +161,41 @@ async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmu
     assert all(isinstance(o.error, scim.TransportError) for o in abandoned)
 
 
-async def test_breaking_out_early_cancels_the_rest(
+async def test_breaking_out_early_starts_nothing_new_and_raises_with_the_rest(
     client: scim.SCIMClient, emu: StytchEmulator
 ) -> None:
+    # No callback: leaving `async with` early lets the two creates in flight finish and
+    # raises an error carrying their outcomes, tokens included.
     emu.script(fault="500_before_commit", route="create", organization_id="organization-test-x")
-    emu.script(fault="stall_after_commit", route="create", times=1000, stall_seconds=30)
     requests = [scim.ProvisionRequest("organization-test-x"), *orgs(10)]
-    batch = client.provision(requests, concurrency=3, retry=scim.RetryPolicy.disabled())
-    async for outcome in batch:
-        assert outcome.request.organization_id == "organization-test-x"
-        assert outcome.status is Status.FAILED
-        break
-    await batch.aclose()
+    for request in requests[1:]:
+        answer_late(emu, request, 0.2)
+    seen: list[scim.ProvisionOutcome] = []
+
+    async def leave_after_the_first() -> None:
+        async with client.provision(
+            requests, concurrency=3, retry=scim.RetryPolicy.disabled()
+        ) as batch:
+            async for outcome in batch:
+                seen.append(outcome)
+                break
+
+    with pytest.raises(scim.ProvisionAbandonedError) as info:
+        await leave_after_the_first()
+    assert [o.request.organization_id for o in seen] == ["organization-test-x"]
+    assert seen[0].status is Status.FAILED
     leftovers = [t for t in asyncio.all_tasks() if "_provision_one" in repr(t.get_coro())]
     assert leftovers == []
+    handed = info.value.outcomes
+    assert sorted(o.request.organization_id for o in handed) == [
+        r.organization_id for r in requests[1:3]
+    ]
+    for outcome in handed:
+        assert outcome.status is Status.CREATED
+        assert outcome.bearer_token == emu.active_token(outcome.request.organization_id)
+        assert outcome.bearer_token is not None
+        assert outcome.bearer_token not in str(info.value) + repr(info.value)
+    assert emu.stats.creates_committed == 2  # nothing new was started
 
 
 async def test_bad_arguments(client: scim.SCIMClient) -> None:

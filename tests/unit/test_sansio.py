@@ -421,8 +421,12 @@ def test_malformed_success_bodies_become_response_decode_errors(raw: bytes, prob
     error = info.value
     assert problem in error.problem
     assert error.status_code == 200
-    assert error.__cause__ is not None
+    # The parser's error (a JSONDecodeError's `doc` is the whole body, token included)
+    # is never chained: nothing reachable from the error holds the body.
+    assert error.__cause__ is None
+    assert error.__suppress_context__
     assert "9LmcAfUx" not in str(error)
+    assert "9LmcAfUx" not in repr(vars(error))
     assert error.request_id in ("rid-h", "r", "request-id-test-1")
 
 

@@ -1,0 +1,130 @@
+"""A run killed mid-batch leaves `pending` lines; the rerun settles each of them by
+reconciling, never by a blind create, and never calls a connection of its own
+"already existing"."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stytch_scim_async.testing import Faults
+
+from .conftest import Cli, ThreadedEmulator
+from .files import header_line, pending, results
+
+
+def org(n: int) -> str:
+    """A test organization id."""
+    return f"organization-test-killed-{n:04d}"
+
+
+def source(tmp_path: Path, count: int) -> Path:
+    """An input file with `count` organizations ("Org n", okta)."""
+    rows = "".join(f"{org(n)},Org {n},okta\n" for n in range(count))
+    path = tmp_path / "orgs.csv"
+    path.write_text("organization_id,display_name,identity_provider\n" + rows)
+    return path
+
+
+def left_by_a_kill(tmp_path: Path, emulator: ThreadedEmulator, *lines: dict[str, Any]) -> Path:
+    """The results file a killed run for the emulator's project left behind."""
+    out = tmp_path / "out.jsonl"
+    out.write_text(header_line(emulator.project_id) + "".join(json.dumps(x) + "\n" for x in lines))
+    out.chmod(0o600)
+    return out
+
+
+def intent(n: int, proven_absent: bool = True) -> dict[str, Any]:
+    """The pending line of org(n)'s create."""
+    return {
+        "kind": "pending",
+        "organization_id": org(n),
+        "display_name": f"Org {n}",
+        "identity_provider": "okta",
+        "proven_absent": proven_absent,
+    }
+
+
+def test_pending_creates_that_committed_are_recovered_not_already_existing(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    # org(0) and org(1): their creates committed before the kill (the replies never
+    # arrived); org(2)'s never did; org(3) was never started.
+    for n in (0, 1):
+        emulator.add_connection(org(n), display_name=f"Org {n}", identity_provider="okta")
+    out = left_by_a_kill(tmp_path, emulator, intent(0), intent(1), intent(2))
+    result = cli("provision", str(source(tmp_path, 4)), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = {row["organization_id"]: row for row in results(out)}
+    assert [rows[org(n)]["status"] for n in range(4)] == [
+        "recovered",
+        "recovered",
+        "created",
+        "created",
+    ]
+    for n in range(4):
+        assert rows[org(n)]["bearer_token"] == emulator.active_token(org(n))
+    assert emulator.call(lambda: emulator.emu.stats.duplicates) == 0  # no blind create
+    assert emulator.count("create") == 2
+
+
+def test_a_failure_after_a_pending_line_is_reconciled(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    emulator.add_connection(org(0), display_name="Org 0", identity_provider="okta")
+    failed = {"kind": "result", "organization_id": org(0), "status": "failed"}
+    out = left_by_a_kill(tmp_path, emulator, intent(0), failed)
+    result = cli("provision", str(source(tmp_path, 1)), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    last = results(out)[-1]
+    assert last["status"] == "recovered"
+    assert last["bearer_token"] == emulator.active_token(org(0))
+    assert emulator.count("create") == 0
+
+
+def test_a_second_interrupt_leaves_pending_lines_the_rerun_settles(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    emulator.set_faults(Faults(latency=0.3))
+    path = source(tmp_path, 60)
+    out = tmp_path / "out.jsonl"
+    script = Path(sys.executable).with_name("stytch-scim")
+    env = {**os.environ, **{k: v for k, v in cli.env().items() if v is not None}}
+    command = [str(script), "provision", str(path), "--out", str(out), "--concurrency", "16"]
+    process = subprocess.Popen(
+        [*command, "--base-url", emulator.base_url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (out.exists() and '"kind": "pending"' in out.read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, stderr
+    assert stdout == ""
+    assert "abandoning the creates in flight" in stderr
+    sent = {line["organization_id"] for line in pending(out)}
+    assert sent
+    emulator.set_faults(Faults())
+    rerun = cli("provision", str(path), "--out", str(out))
+    assert rerun.exit_code == 0, rerun.output
+    first: dict[str, dict[str, Any]] = {}
+    for row in results(out):
+        if row["status"] in ("created", "recovered"):
+            first.setdefault(row["organization_id"], row)
+    assert set(first) == {org(n) for n in range(60)}
+    for organization_id, row in first.items():
+        assert row["bearer_token"] == emulator.active_token(organization_id)
+    assert "already had a connection: 0" in " ".join(rerun.stderr.split())
