@@ -1,9 +1,9 @@
-"""Settling what an earlier run left unsettled on a connection it named.
+"""Settling what an earlier run left unsettled on a connection that is its own.
 
-When a result after a `pending` line names a connection (a lost-reply recovery that
-got a token Stytch did not confirm, or one that could not get a token at all), that
-connection came from this file's own create. A rerun looks at it (one GET) before
-anything else, and never rotates a token that may be live:
+When an organization's create was sent after absence was proven, or a result after
+its `pending` line names a connection or holds a token Stytch did not confirm, a
+rerun looks at the organization (one GET) before anything else, and never rotates a
+token that may be live:
 
 | Stytch reports                                   | the rerun                              |
 |--------------------------------------------------|----------------------------------------|
@@ -14,8 +14,9 @@ anything else, and never rotates a token that may be live:
 | that one, rotating to the token on file          | completes the rotation, records it     |
 | that one, neither token being the one on file    | `failed`, untouched: rotated elsewhere |
 |                                                  | (and so on every later run)            |
-| that one, no token on file                       | cancels a rotation left pending, then  |
-|                                                  | reconciles: ours, its token recovered  |
+| that one (or, none named, any), no token on file | reconciles: ours, its token recovered  |
+|                                                  | (a rotation a kill left pending on it  |
+|                                                  | is cancelled first, if provably ours)  |
 | the GET (or the complete, or the cancel) fails   | as it was, for the next run            |
 """
 
@@ -97,7 +98,7 @@ async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
     if token is None:
         if history.superseded:
             return superseded  # found rotated elsewhere before: still not ours to rotate
-        return await _reclaim(client, organization_id, connection)
+        return await _reclaim(client, organization_id, connection, history.proven_absent)
     if not connection.rotating and ends_like(token, connection.bearer_token_last_four):
         return _confirmed(todo, connection, token, current.request_id)
     if not (connection.rotating and ends_like(token, connection.next_bearer_token_last_four)):
@@ -113,11 +114,14 @@ async def _check(client: SCIMClient, todo: Todo) -> ProvisionOutcome | Settled:
     return _confirmed(todo, completed.connection, token, completed.request_id)
 
 
-async def _reclaim(client: SCIMClient, organization_id: str, connection: SCIMConnection) -> Settled:
-    """Our connection, whose token nobody holds: a rotation left pending by a recovery
-    whose rotate start answered too late is cancelled (its token was never seen), so
-    that the client's reconciliation can recover a token by rotating it."""
-    if connection.rotating:
+async def _reclaim(
+    client: SCIMClient, organization_id: str, connection: SCIMConnection, ours: bool
+) -> Settled:
+    """A connection whose token nobody holds. When it is provably ours (made by a create
+    sent after absence was proven), a rotation left pending on it is a recovery's that
+    a kill or a lost reply cut short, its token never written down: it is cancelled,
+    so that the client's reconciliation can recover a token by rotating it."""
+    if connection.rotating and ours:
         try:
             await client.rotate_cancel(organization_id, connection.connection_id)
         except errors.StytchSCIMError:

@@ -10,8 +10,8 @@ The file is a log: lines are only ever appended, so an organization may have sev
 | a `failed` result, and no `pending` line before it  | creates it (`fresh`): never sent   |
 | `pending` last: the run stopped while it was sent   | reconciles it (`resume`)           |
 | a `failed` result after a `pending` line            | reconciles it (`resume`)           |
-| ... naming a connection, or holding a token Stytch  | checks that connection first       |
-| did not confirm (`unconfirmed`)                     | (`confirm`, see `_cli_confirm`)    |
+| ... after proof of absence, naming a connection, or | looks at its connection first      |
+| holding a token Stytch did not confirm              | (`confirm`, see `_cli_confirm`)    |
 
 "Reconciles" means the create is sent with `maybe_sent=True`: the client looks (GET)
 before it ever POSTs again, and with `proven_absent` (any `pending` line of it said
@@ -98,7 +98,9 @@ def classify(history: History | None) -> Action:
         return Action.FRESH
     if history.done is not None:
         return Action.SKIP
-    if history.token is not None or (history.sent and history.connection_id is not None):
+    if history.token is not None or (
+        history.sent and (history.connection_id is not None or history.proven_absent)
+    ):
         return Action.CONFIRM
     return Action.RESUME if history.sent else Action.FRESH
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import stytch_scim_async as scim
 from stytch_scim_async.testing import Faults
 
 from .conftest import Cli, ThreadedEmulator
@@ -128,3 +129,43 @@ def test_a_second_interrupt_leaves_pending_lines_the_rerun_settles(
     for organization_id, row in first.items():
         assert row["bearer_token"] == emulator.active_token(organization_id)
     assert "already had a connection: 0" in " ".join(rerun.stderr.split())
+
+
+def start_rotation(emulator: ThreadedEmulator, n: int, connection_id: str) -> None:
+    """Start a rotation of org(n)'s connection and forget its token (a killed recovery)."""
+
+    async def start() -> None:
+        async with scim.SCIMClient(
+            emulator.project_id, emulator.secret, base_url=emulator.base_url
+        ) as client:
+            await client.rotate_start(org(n), connection_id)
+
+    emulator.run(start())
+
+
+def test_a_recovery_cut_by_a_kill_is_cancelled_and_done_again(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    # The create committed, then the recovery's rotate start did, then the kill: the
+    # connection is ours (proven absent first), mid-rotation, and nobody holds a token.
+    made = emulator.add_connection(org(0), display_name="Org 0", identity_provider="okta")
+    start_rotation(emulator, 0, made["connection_id"])
+    out = left_by_a_kill(tmp_path, emulator, intent(0))
+    result = cli("provision", str(source(tmp_path, 1)), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    last = results(out)[-1]
+    assert last["status"] == "recovered"
+    assert last["bearer_token"] == emulator.active_token(org(0))
+    assert emulator.count("rotate_cancel") == 1
+
+
+def test_a_rotation_on_a_connection_not_proven_ours_is_not_cancelled(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    made = emulator.add_connection(org(0), display_name="Org 0", identity_provider="okta")
+    start_rotation(emulator, 0, made["connection_id"])
+    out = left_by_a_kill(tmp_path, emulator, intent(0, proven_absent=False))
+    result = cli("provision", str(source(tmp_path, 1)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert emulator.count("rotate_cancel") == emulator.count("rotate_start") - 1 == 0
+    assert emulator.active_token(org(0)) == made["bearer_token"]

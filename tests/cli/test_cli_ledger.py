@@ -43,6 +43,7 @@ CASES = [
     ("recovered", [pending("o"), result("o", "recovered")], Action.SKIP),
     ("already_exists", [result("o", "already_exists")], Action.SKIP),
     ("pending only", [pending("o")], Action.RESUME),
+    ("pending, after proof of absence", [pending("o", proven_absent=True)], Action.CONFIRM),
     ("failed after pending", [pending("o"), result("o", "failed")], Action.RESUME),
     (
         "failed after pending, naming a connection",
