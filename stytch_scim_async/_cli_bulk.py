@@ -113,11 +113,14 @@ def provision(
 
     CSV needs the header organization_id,display_name,identity_provider; JSON Lines
     holds objects with those keys. The whole file is checked before anything is sent.
-    Each result, with its bearer token, is appended to --out as soon as it is known;
-    organizations --out already records as done are skipped.
+    Before a create is sent, a pending line for it is on disk in --out; each result,
+    with its bearer token, is appended as soon as it is known. A rerun skips what
+    --out records as done and reconciles what it left pending (it never creates
+    those blindly), however the earlier run ended, kill -9 included.
 
-    Exit status: 0 when every organization has its token in --out, 1 when some failed
-    (or already had a connection, unless --allow-existing), 2 on bad input.
+    Exit status: 0 when every organization has a confirmed token in --out, 1 when
+    some failed or are unconfirmed (or already had a connection, unless
+    --allow-existing), 2 on bad input or an --out written for another project.
     """
     requests = _load_requests(file, input_format, out)
     client = api.client(AdaptiveRateLimiter(max_rate=max_rate))

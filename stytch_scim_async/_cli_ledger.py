@@ -165,6 +165,10 @@ def read_ledger(path: str, data: bytes) -> Ledger:
         if project_id is None:
             project_id = _check_header(path, number, record)
             continue
+        if record.get("kind") == "header":  # repeated after a write cut short
+            if _check_header(path, number, record) != project_id:
+                raise LedgerError(f"{path}:{number}: a header naming another project")
+            continue
         _add(path, number, record, histories)
     return Ledger(project_id, histories, torn_tail=bool(data) and not data.endswith(b"\n"))
 

@@ -123,9 +123,10 @@ class ResultsFile:
             while done < len(view):
                 done += os.write(self._fd, view[done:])
         except BaseException:
-            # Whatever made it to the file ends up a torn line: start the next write on
-            # a line of its own, with the header if it did not make it whole.
-            self._prefix = b"\n" if done else self._prefix
+            # Whatever made it to the file (a failed write may still have written some)
+            # ends up a torn line: start the next write on a line of its own, with the
+            # header again unless it certainly made it whole (a repeat is skipped).
+            self._prefix = b"\n"
             if done >= len(head):
                 self._header = b""
             raise

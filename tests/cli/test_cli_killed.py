@@ -169,3 +169,17 @@ def test_a_rotation_on_a_connection_not_proven_ours_is_not_cancelled(
     assert result.exit_code == 1, result.output
     assert emulator.count("rotate_cancel") == emulator.count("rotate_start") - 1 == 0
     assert emulator.active_token(org(0)) == made["bearer_token"]
+
+
+def test_a_rotation_left_by_a_kill_that_cannot_be_cancelled_waits(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    made = emulator.add_connection(org(0), display_name="Org 0", identity_provider="okta")
+    start_rotation(emulator, 0, made["connection_id"])
+    out = left_by_a_kill(tmp_path, emulator, intent(0))
+    emulator.script(fault="500_before_commit", route="rotate_cancel", times=100)
+    result = cli("provision", str(source(tmp_path, 1)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert f"failed: {org(0)}: its connection could not be checked" in result.stderr
+    assert results(out) == []  # still pending: the next run looks again
+    assert emulator.count("create") == emulator.count("rotate_start") - 1 == 0

@@ -149,6 +149,10 @@ def test_the_header_names_the_project() -> None:
         ),
         (header_line("").encode(), "r:1: the header names no project_id"),
         (data({"kind": "result", "status": "created"}), "r:2: not a provision results line"),
+        (
+            data() + header_line("project-test-other").encode(),
+            "r:2: a header naming another project",
+        ),
         (data({"kind": "other", "organization_id": "o"}), "r:2: not a provision results line"),
         (data({"kind": "result", "organization_id": "o"}), "r:2: a result line without a status"),
     ],
@@ -156,6 +160,12 @@ def test_the_header_names_the_project() -> None:
 def test_what_is_refused(content: bytes, message: str) -> None:
     with pytest.raises(LedgerError, match=message):
         read_ledger("r", content)
+
+
+def test_a_repeated_header_of_the_same_project_is_skipped() -> None:
+    ledger = read_ledger("r", data(pending("o")) + header_line(PROJECT).encode())
+    assert ledger.project_id == PROJECT
+    assert classify(ledger.history("o")) is Action.RESUME
 
 
 def test_torn_lines_are_skipped_wherever_they_are() -> None:

@@ -240,3 +240,26 @@ def test_failure_notes_are_capped() -> None:
     notes = failure_notes(tally)
     assert notes[0].startswith("failed: o0: internal_server_error: HTTP 500")
     assert notes[-1] == "... and 2 more failures (see the results file)"
+
+
+def test_a_write_cut_short_leaves_the_next_line_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "r.jsonl"
+    real_write = os.write
+    with ResultsFile(str(path), PROJECT) as results:
+
+        def torn(fd: int, data: bytes) -> int:
+            real_write(fd, bytes(data[:10]))  # part of the header, then the disk fills
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "write", torn)
+        with pytest.raises(OSError, match="No space"):
+            results.write({"kind": "pending", "organization_id": "a"})
+        monkeypatch.setattr(os, "write", real_write)
+        results.write({"kind": "pending", "organization_id": "b"})
+    with ResultsFile(str(path), PROJECT) as again:
+        assert again.ledger.project_id == PROJECT
+        assert again.ledger.history("a") is None
+        history = again.ledger.history("b")
+        assert history is not None and history.sent

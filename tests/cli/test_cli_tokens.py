@@ -4,12 +4,14 @@ status, and say on stderr (which never carries a token) what to do next."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 import stytch_scim_async as scim
 from stytch_scim_async import errors
+from stytch_scim_async.testing import FakeResponse
 
 from .conftest import Cli, ThreadedEmulator
 
@@ -100,3 +102,30 @@ def test_a_create_with_an_unconfirmed_recovery_says_how_to_check(
     token = json.loads(result.stdout)["next_bearer_token"]
     assert token not in result.stderr
     assert f"`stytch-scim get {ORG}` shows bearer_token_last_four" in result.stderr
+
+
+def test_a_create_that_may_have_committed_unseen_says_how_to_check(
+    cli: Cli, emulator: ThreadedEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The proof of absence (a GET) answers; the create commits behind a 500; every
+    # later GET fails, so nobody can tell whether it committed.
+    fake = emulator.emu.fake
+    original = fake.handle
+    gets = [0]
+
+    def handle(
+        method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+    ) -> FakeResponse:
+        if method == "GET" and path.endswith("/connection"):
+            gets[0] += 1
+            if gets[0] > 1:
+                return FakeResponse(503, b'{"status_code": 503}')
+        return original(method, path, query, headers, body)
+
+    monkeypatch.setattr(fake, "handle", handle)
+    emulator.script(fault="500_after_commit", route="create")
+    result = cli("create", ORG)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert f"the create may have committed: `stytch-scim get {ORG}` tells" in result.stderr
+    assert emulator.active_token(ORG) is not None  # it did
