@@ -1,10 +1,28 @@
-"""Reading results files in tests: every line, or the lines of one kind."""
+"""Results files in tests: their lines by kind, and the checks a result line must pass."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+from .conftest import ThreadedEmulator
+
+KEYS = {
+    "kind",
+    "organization_id",
+    "status",
+    "connection_id",
+    "bearer_token",
+    "token_confirmed",
+    "bearer_token_expires_at",
+    "next_bearer_token",
+    "error_type",
+    "error_message",
+    "may_have_committed",
+    "request_id",
+    "attempts",
+}
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -37,3 +55,12 @@ def header_line(project_id: str) -> str:
         "created_at": "2026-01-01T00:00:00Z",
     }
     return json.dumps(record) + "\n"
+
+
+def assert_tokens_match(emulator: ThreadedEmulator, rows: list[dict[str, Any]]) -> None:
+    """Every row holds the token the emulator accepts for its organization."""
+    for row in rows:
+        assert set(row) == KEYS
+        assert row["status"] in ("created", "recovered"), row
+        assert row["bearer_token"] == emulator.active_token(row["organization_id"])
+        assert row["token_confirmed"] is True

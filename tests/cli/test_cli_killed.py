@@ -5,10 +5,7 @@ reconciling, never by a blind create, and never calls a connection of its own
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ import stytch_scim_async as scim
 from stytch_scim_async.testing import Faults
 
 from .conftest import Cli, ThreadedEmulator
-from .files import header_line, pending, results
+from .files import assert_tokens_match, header_line, pending, results
 
 
 def org(n: int) -> str:
@@ -89,22 +86,46 @@ def test_a_failure_after_a_pending_line_is_reconciled(
     assert emulator.count("create") == 0
 
 
+def test_interrupt_finishes_the_creates_in_flight(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    # With latency, a create commits long before its answer: abandoning it on Ctrl-C
+    # would leave a connection whose token nobody holds.
+    emulator.set_faults(Faults(latency=0.2))
+    path = source(tmp_path, 40)
+    out = tmp_path / "out.jsonl"
+    process = cli.spawn("provision", str(path), "--out", str(out), "--concurrency", "4")
+    deadline = time.monotonic() + 20
+    while not (out.exists() and '"kind": "result"' in out.read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, stderr
+    assert stdout == ""
+    assert "stopping: finishing the creates in flight" in stderr
+    assert "rerun the same command to resume" in stderr
+    rows = results(out)
+    assert 0 < len(rows) < 40
+    assert_tokens_match(emulator, rows)
+    recorded = {row["organization_id"] for row in rows}
+    assert recorded <= {line["organization_id"] for line in pending(out)}
+    for n in range(40):  # every connection that exists has its token on file
+        assert (emulator.active_token(org(n)) is not None) == (org(n) in recorded)
+    emulator.set_faults(Faults())
+    rerun = cli("provision", str(path), "--out", str(out))
+    assert rerun.exit_code == 0, rerun.output
+    assert len(results(out)) == 40
+    assert_tokens_match(emulator, results(out))
+
+
 def test_a_second_interrupt_leaves_pending_lines_the_rerun_settles(
     cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
 ) -> None:
     emulator.set_faults(Faults(latency=0.3))
     path = source(tmp_path, 60)
     out = tmp_path / "out.jsonl"
-    script = Path(sys.executable).with_name("stytch-scim")
-    env = {**os.environ, **{k: v for k, v in cli.env().items() if v is not None}}
-    command = [str(script), "provision", str(path), "--out", str(out), "--concurrency", "16"]
-    process = subprocess.Popen(
-        [*command, "--base-url", emulator.base_url],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = cli.spawn("provision", str(path), "--out", str(out), "--concurrency", "16")
     deadline = time.monotonic() + 20
     while not (out.exists() and '"kind": "pending"' in out.read_text()):
         assert time.monotonic() < deadline

@@ -5,36 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stytch_scim_async.testing import Faults
-
 from .conftest import Cli, ThreadedEmulator, assert_no_secret
-from .files import header_line, pending, results
-
-KEYS = {
-    "kind",
-    "organization_id",
-    "status",
-    "connection_id",
-    "bearer_token",
-    "token_confirmed",
-    "bearer_token_expires_at",
-    "next_bearer_token",
-    "error_type",
-    "error_message",
-    "may_have_committed",
-    "request_id",
-    "attempts",
-}
+from .files import assert_tokens_match, header_line, pending, results
 
 
 def org(n: int) -> str:
@@ -64,15 +42,6 @@ def squeeze(text: str) -> str:
 def mode(path: Path) -> int:
     """A file's permission bits."""
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def assert_tokens_match(emulator: ThreadedEmulator, rows: list[dict[str, Any]]) -> None:
-    """Every row holds the token the emulator accepts for its organization."""
-    for row in rows:
-        assert set(row) == KEYS
-        assert row["status"] in ("created", "recovered"), row
-        assert row["bearer_token"] == emulator.active_token(row["organization_id"])
-        assert row["token_confirmed"] is True
 
 
 def test_csv_happy_path(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
@@ -355,48 +324,6 @@ def test_max_rate_and_concurrency_are_validated(cli: Cli, tmp_path: Path) -> Non
     assert cli("provision", str(source), "--out", out, "--max-rate", "0").exit_code == 2
     ok = cli("provision", str(source), "--out", out, "--max-rate", "50", "--concurrency", "1")
     assert ok.exit_code == 0, ok.output
-
-
-def test_interrupt_finishes_the_creates_in_flight(
-    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
-) -> None:
-    # With latency, a create commits long before its answer: abandoning it on Ctrl-C
-    # would leave a connection whose token nobody holds.
-    emulator.set_faults(Faults(latency=0.2))
-    source = write_csv(tmp_path / "orgs.csv", range(40))
-    out = tmp_path / "out.jsonl"
-    script = Path(sys.executable).with_name("stytch-scim")
-    env = {**os.environ, **{k: v for k, v in cli.env().items() if v is not None}}
-    command = [str(script), "provision", str(source), "--out", str(out), "--concurrency", "4"]
-    process = subprocess.Popen(
-        [*command, "--base-url", emulator.base_url],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    while not (out.exists() and '"kind": "result"' in out.read_text()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=20)
-    assert process.returncode == 130, stderr
-    assert stdout == ""
-    assert "stopping: finishing the creates in flight" in stderr
-    assert "rerun the same command to resume" in stderr
-    rows = records(out)
-    assert 0 < len(rows) < 40
-    assert_tokens_match(emulator, rows)
-    recorded = {row["organization_id"] for row in rows}
-    assert recorded <= {line["organization_id"] for line in pending(out)}
-    for n in range(40):  # every connection that exists has its token on file
-        assert (emulator.active_token(org(n)) is not None) == (org(n) in recorded)
-    emulator.set_faults(Faults())
-    rerun = cli("provision", str(source), "--out", str(out))
-    assert rerun.exit_code == 0, rerun.output
-    assert len(records(out)) == 40
-    assert_tokens_match(emulator, records(out))
 
 
 def test_header_only_file_is_nothing_to_do(
