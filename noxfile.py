@@ -65,6 +65,20 @@ def chaos(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def crash(session: nox.Session) -> None:
+    """`stytch-scim provision` SIGKILLed ten times in a 2,000-organization run."""
+    session.install("-e", EXTRAS, *_group("test"))
+    session.run(
+        "pytest",
+        "-W",
+        "error",
+        "-s",
+        "tests/crash",
+        env={"CRASH_ORGS": "2000", "CRASH_KILLS": "10"},
+    )
+
+
+@nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Every benchmark; each starts the emulator in a process of its own."""
     session.install("-e", EXTRAS, *_group("bench"))

@@ -7,14 +7,11 @@ two places, both on stdout and both the point of the command: `create` and `rota
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from . import errors
 from ._cli_bulk import demo, provision
-from ._cli_common import Api, api_options, call, emit, to_json, verbose_option
-from ._client import SCIMClient
+from ._cli_common import Api, api_options, call, emit, verbose_option
+from ._cli_single import create_reporting, rotate_reporting
 from ._version import __version__
 
 __all__ = ["app"]
@@ -44,16 +41,14 @@ def create(
     """Create an organization's SCIM connection; print it with its bearer token.
 
     Stytch shows the token only this once: the JSON on stdout is the only copy. If the
-    reply is lost after the create committed, a new token is issued by rotation.
+    reply is lost after the create committed, a new token is issued by rotation; one
+    Stytch could not confirm is printed too (exit 1), with how to check it.
     """
     emit(
         call(
             api,
-            lambda client: client.create_connection(
-                organization_id,
-                display_name=display_name,
-                identity_provider=identity_provider,
-                recover_token=True,
+            lambda client: create_reporting(
+                client, organization_id, display_name, identity_provider
             ),
         )
     )
@@ -88,29 +83,15 @@ def rotate(organization_id: str, connection_id: str, cancel: bool, api: Api) -> 
     """Replace a connection's bearer token (start + complete); print the new one.
 
     The old token stops working when this returns: install the new one in the IdP.
+    If Stytch cannot confirm the completion, the new token is printed anyway (exit 1),
+    since it may be the only live one; stderr says how to tell.
     With --cancel, abandon a rotation started elsewhere instead (no token printed).
     """
     if cancel:
         emit(call(api, lambda client: client.rotate_cancel(organization_id, connection_id)))
         return
 
-    async def start_and_complete(client: SCIMClient) -> dict[str, Any]:
-        started = await client.rotate_start(organization_id, connection_id)
-        try:
-            completed = await client.rotate_complete(organization_id, connection_id)
-        except errors.StytchSCIMError:
-            click.echo(
-                "error: the rotation was started but not completed, so the old token still "
-                f"works; run 'stytch-scim rotate {organization_id} {connection_id} --cancel' "
-                "before trying again",
-                err=True,
-            )
-            raise
-        document: dict[str, Any] = to_json(completed)
-        document["connection"]["bearer_token"] = started.connection.next_bearer_token
-        return document
-
-    emit(call(api, start_and_complete))
+    emit(call(api, lambda client: rotate_reporting(client, organization_id, connection_id)))
 
 
 @app.command(

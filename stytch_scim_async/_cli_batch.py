@@ -1,110 +1,93 @@
 """Driving one batch through `SCIMClient.provision` for the console script.
 
-Shared by `provision` and `demo`: every outcome is written down (durably, off the
-event loop) before the next one is taken, then tallied. The tally keeps counts and a
-few failure lines, never a token, so memory stays flat in the number of organizations.
+Shared by `provision` and `demo`. Intent first: before an organization's first create
+is sent, a `pending` line for it is on disk (one fsync for the creates that start
+together), so a run killed at any moment leaves every connection it may have made
+findable by the next one. Then every outcome is written down (durably, off the event
+loop) before the next is taken, and tallied.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 
 import attrs
 
 from . import errors
-from ._cli_results import ResultsFile, error_type, outcome_record
+from ._cli_confirm import Settled, confirm_tokens
+from ._cli_display import ProgressCallback
+from ._cli_ledger import Action
+from ._cli_records import outcome_record, pending_record
+from ._cli_results import ResultsFile
+from ._cli_tally import Tally, Todo
 from ._client import SCIMClient
-from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest, ProvisionStatus
+from ._provision import ProvisionOutcome, ProvisionRequest
 
-__all__ = [
-    "Tally",
-    "exit_code",
-    "failure_notes",
-    "graceful_stop",
-    "plan",
-    "run_batch",
-    "summary_rows",
-]
-
-#: Failed organizations listed in the summary; the results file has all of them.
-MAX_FAILURES_SHOWN = 10
+__all__ = ["IntentLog", "Stopped", "graceful_stop", "library_request", "resumed", "run_batch"]
 
 
-@attrs.define
-class Tally:
-    """What a batch did: counts by status, requests sent, the first few failures."""
-
-    total: int
-    skipped: dict[str, str] = attrs.field(factory=dict)
-    counts: collections.Counter[str] = attrs.field(factory=collections.Counter)
-    requests: int = 0
-    elapsed: float = 0.0
-    failures: list[str] = attrs.field(factory=list)
-    failures_hidden: int = 0
-    aborted: str | None = None
-    interrupted: bool = False
-
-    def add(self, outcome: ProvisionOutcome) -> None:
-        """Count one outcome (and note it if it failed)."""
-        self.counts[outcome.status.value] += 1
-        self.requests += outcome.attempts
-        if outcome.status is ProvisionStatus.FAILED:
-            if len(self.failures) < MAX_FAILURES_SHOWN:
-                error = outcome.error
-                why = f"{error_type(error)}: {error}" if error is not None else "unknown error"
-                self.failures.append(f"{outcome.request.organization_id}: {why}")
-            else:
-                self.failures_hidden += 1
-
-    def status_count(self, status: str) -> int:
-        """Organizations with `status`, in this run and (skipped) earlier runs."""
-        earlier = sum(1 for value in self.skipped.values() if value == status)
-        return self.counts[status] + earlier
-
-    def succeeded(self, allow_existing: bool) -> bool:
-        """True when every organization has a token we hold (or, with `allow_existing`,
-        already had a connection)."""
-        bad = self.status_count("failed")
-        if not allow_existing:
-            bad += self.status_count("already_exists")
-        return bad == 0 and sum(self.counts.values()) + len(self.skipped) == self.total
+class Stopped(Exception):
+    """Raised from `before_send` once a stop was asked for: no new create leaves, and
+    the batch lets those in flight finish into `on_abandoned`."""
 
 
-def exit_code(tally: Tally, allow_existing: bool) -> int:
-    """0 when the whole batch succeeded, 1 otherwise (the results file says which)."""
-    return 0 if tally.succeeded(allow_existing) else 1
+class IntentLog:
+    """The batch's `before_send`: writes the `pending` lines of the creates about to be
+    sent, with one fsync, off the loop; refuses them once `stop` is set."""
+
+    def __init__(self, results: ResultsFile | None, stop: asyncio.Event | None) -> None:
+        self._results = results
+        self._stop = stop
+
+    async def __call__(self, requests: Sequence[ProvisionRequest]) -> None:
+        """Return once every request's `pending` line is on disk."""
+        if self._stop is not None and self._stop.is_set():
+            raise Stopped
+        if requests and self._results is not None:
+            records = [pending_record(request) for request in requests]
+            await asyncio.to_thread(self._results.write_many, records)
 
 
-def plan(
-    requests: Sequence[ProvisionRequest], done: dict[str, str]
-) -> tuple[list[ProvisionRequest], Tally]:
-    """Split `requests` into those still to send and a tally that already counts the
-    ones an earlier run finished (`done`: organization → status)."""
-    tally = Tally(total=len(requests))
-    todo = []
-    for request in requests:
-        status = done.get(request.organization_id)
-        if status is None:
-            todo.append(request)
-        else:
-            tally.skipped[request.organization_id] = status
-    return todo, tally
+def library_request(todo: Todo) -> ProvisionRequest:
+    """The request handed to the client: an organization an earlier run may have sent a
+    create for is reconciled (`maybe_sent`), with what that run sent, never blindly
+    created again; `proven_absent` carries that run's proof that it had no connection."""
+    history = todo.history
+    if todo.action is Action.FRESH or history is None:
+        return todo.request
+    request = todo.request
+    if not history.sent:  # pragma: no cover - only sent organizations are resumed
+        return attrs.evolve(request, maybe_sent=True)
+    return ProvisionRequest(
+        request.organization_id,
+        display_name=history.display_name,
+        identity_provider=history.identity_provider,
+        maybe_sent=True,
+        proven_absent=history.proven_absent,
+    )
+
+
+def resumed(item: Todo, *, foreign: bool) -> Todo:
+    """`item`, to be reconciled; a proof of absence does not cover another connection."""
+    history = item.history
+    if foreign and history is not None:
+        history = attrs.evolve(history, proven_absent=False)
+    return attrs.evolve(item, action=Action.RESUME, history=history)
 
 
 async def run_batch(
     client: SCIMClient,
-    todo: Iterable[ProvisionRequest],
+    todo: Iterable[Todo],
     tally: Tally,
     *,
     results: ResultsFile | None,
     concurrency: int,
-    verify_absent: bool = False,
-    on_progress: Callable[[ProvisionProgress], None] | None = None,
+    verify_absent: bool | None = None,
+    on_progress: ProgressCallback | None = None,
     check: Callable[[ProvisionOutcome], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> Tally:
@@ -117,40 +100,57 @@ async def run_batch(
     Rejected credentials stop the batch at once (no other organization can succeed).
     """
 
-    async def feed() -> AsyncIterator[ProvisionRequest]:
-        for request in todo:
+    def feed() -> Iterator[ProvisionRequest]:
+        for item in todo:
             if stop is not None and stop.is_set():
                 return
-            yield request
+            yield library_request(item)
+
+    def count(outcome: ProvisionOutcome) -> None:
+        tally.add(outcome)
+        tally.throttled = client.rate_limiter.throttles
+        if on_progress is not None:
+            on_progress(tally.progress())
 
     def record(outcome: ProvisionOutcome) -> None:
         # Outcomes of creates still in flight when the loop is left (rejected
         # credentials, a second interrupt): written down too, tokens included.
         if results is not None:
             results.write(outcome_record(outcome))
-        tally.add(outcome)
+        count(outcome)
 
     started = time.monotonic()
-    # Closing the batch on the way out settles the creates in flight at once, not
-    # whenever the garbage collector gets to it.
+    todo = list(todo)
+    confirming = [item for item in todo if item.action is Action.CONFIRM]
+    todo = [item for item in todo if item.action is not Action.CONFIRM]
+    for item, settled in await confirm_tokens(client, confirming, concurrency=concurrency):
+        if isinstance(settled, ProvisionOutcome):
+            record(settled)
+        elif settled is Settled.UNSETTLED:  # its line stays the latest: checked next time
+            tally.unsettled(item.request.organization_id, item.history)
+        else:
+            todo.append(resumed(item, foreign=settled is Settled.FOREIGN))
+    # Leaving the batch early lets the creates in flight finish into `record`.
     batch = client.provision(
         feed(),
         concurrency=concurrency,
         verify_absent=verify_absent,
-        on_progress=on_progress,
         on_abandoned=record,
+        before_send=IntentLog(results, stop),
     )
     try:
-        async with contextlib.aclosing(batch):
+        async with batch:
             async for outcome in batch:
                 if check is not None:
                     check(outcome)
                 if results is not None:
                     await asyncio.to_thread(results.write, outcome_record(outcome))
-                tally.add(outcome)
+                count(outcome)
                 if isinstance(outcome.error, errors.UnauthorizedError):
                     tally.aborted = f"stopped: the credentials were rejected ({outcome.error})"
                     break
+    except Stopped:
+        pass  # the creates in flight were finished and recorded
     finally:
         tally.elapsed = time.monotonic() - started
     if stop is not None and stop.is_set():
@@ -165,7 +165,8 @@ async def graceful_stop(notify: Callable[[str], None]) -> AsyncIterator[asyncio.
 
     A create in flight may already have committed, so killing it could lose the only
     copy of a token: the first signal only stops new creates and lets the running
-    ones finish and be written down. A second signal abandons them (cancels the task).
+    ones finish and be written down. A second signal abandons them (cancels the task):
+    their `pending` lines are on disk, and the next run reconciles them.
     """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -177,7 +178,10 @@ async def graceful_stop(notify: Callable[[str], None]) -> AsyncIterator[asyncio.
             stop.set()
             notify("stopping: finishing the creates in flight (interrupt again to abandon them)")
         elif task is not None:
-            notify("abandoning the creates in flight; their organizations may need a rotate")
+            notify(
+                "abandoning the creates in flight: rerun the same command, and it "
+                "reconciles them before anything else"
+            )
             task.cancel()
 
     installed = []
@@ -190,41 +194,3 @@ async def graceful_stop(notify: Callable[[str], None]) -> AsyncIterator[asyncio.
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
-
-
-def summary_rows(tally: Tally, allow_existing: bool) -> list[tuple[str, str]]:
-    """The rows of the end-of-run table, shared by `provision` and `demo`."""
-    rate = sum(tally.counts.values()) / tally.elapsed if tally.elapsed > 0 else 0.0
-    existing = str(tally.counts["already_exists"])
-    if tally.counts["already_exists"] and not allow_existing:
-        existing += " (failures: no token; --allow-existing accepts them)"
-    rows = [("organizations", str(tally.total))]
-    if tally.skipped:
-        earlier = collections.Counter(tally.skipped.values())
-        detail = ", ".join(f"{n} {status}" for status, n in sorted(earlier.items()))
-        rows.append(("skipped (done earlier)", f"{len(tally.skipped)} ({detail})"))
-    rows += [
-        ("created", str(tally.counts["created"])),
-        ("recovered (token re-issued)", str(tally.counts["recovered"])),
-        ("already had a connection", existing),
-        ("failed", str(tally.counts["failed"])),
-    ]
-    unattempted = tally.total - len(tally.skipped) - sum(tally.counts.values())
-    if unattempted:
-        rows.append(("not attempted", str(unattempted)))
-    rows += [
-        ("requests sent", str(tally.requests)),
-        ("elapsed", f"{tally.elapsed:.2f} s"),
-        ("rate", f"{rate:.1f} orgs/s"),
-    ]
-    return rows
-
-
-def failure_notes(tally: Tally) -> list[str]:
-    """Lines naming the first failed organizations and why."""
-    notes = [f"failed: {line}" for line in tally.failures]
-    if tally.aborted:
-        notes.append(tally.aborted)
-    if tally.failures_hidden:
-        notes.append(f"... and {tally.failures_hidden} more failures (see the results file)")
-    return notes

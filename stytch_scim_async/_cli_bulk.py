@@ -14,19 +14,12 @@ import sys
 
 import click
 
-from ._cli_batch import (
-    Tally,
-    exit_code,
-    failure_notes,
-    graceful_stop,
-    plan,
-    run_batch,
-    summary_rows,
-)
+from ._cli_batch import graceful_stop, run_batch
 from ._cli_common import Api, api_options, verbose_option
 from ._cli_display import live_progress, print_summary
 from ._cli_input import InputError, InputFormat, format_for, parse_requests
 from ._cli_results import ResultsFile, ResultsFileError
+from ._cli_tally import Tally, exit_code, failure_notes, plan, summary_rows
 from ._provision import ProvisionRequest
 from ._throttle import AdaptiveRateLimiter
 
@@ -42,9 +35,9 @@ class BadFile(click.ClickException):
     exit_code = 2
 
 
-def _open_results(out: str) -> ResultsFile:
+def _open_results(out: str, project_id: str) -> ResultsFile:
     try:
-        return ResultsFile(out)
+        return ResultsFile(out, project_id)
     except ResultsFileError as exc:
         raise BadFile(str(exc)) from None
 
@@ -100,9 +93,8 @@ def _load_requests(file: str, input_format: InputFormat | None, out: str) -> lis
     "--verify-absent",
     is_flag=True,
     help=(
-        "Check each organization has no connection before creating one (one GET more "
-        "each): use it when some may already have a connection with the same display "
-        "name and IdP, which a lost-reply recovery could otherwise rotate."
+        "Also check each organization with a GET before its create (one request more "
+        "each), even when the organizations search already proved it has none."
     ),
 )
 @api_options
@@ -121,11 +113,14 @@ def provision(
 
     CSV needs the header organization_id,display_name,identity_provider; JSON Lines
     holds objects with those keys. The whole file is checked before anything is sent.
-    Each result, with its bearer token, is appended to --out as soon as it is known;
-    organizations --out already records as done are skipped.
+    Before a create is sent, a pending line for it is on disk in --out; each result,
+    with its bearer token, is appended as soon as it is known. A rerun skips what
+    --out records as done and reconciles what it left pending (it never creates
+    those blindly), however the earlier run ended, kill -9 included.
 
-    Exit status: 0 when every organization has its token in --out, 1 when some failed
-    (or already had a connection, unless --allow-existing), 2 on bad input.
+    Exit status: 0 when every organization has a confirmed token in --out, 1 when
+    some failed or are unconfirmed (or already had a connection, unless
+    --allow-existing), 2 on bad input or an --out written for another project.
     """
     requests = _load_requests(file, input_format, out)
     client = api.client(AdaptiveRateLimiter(max_rate=max_rate))
@@ -136,7 +131,7 @@ def provision(
         click.echo(message, err=True)
 
     async def run(results: ResultsFile) -> Tally:
-        todo, tally = plan(requests, results.done)
+        todo, tally = plan(requests, results.ledger)
         progress = live_progress("provision", len(todo), stderr, tty=tty)
         async with client, graceful_stop(notify) as stop, progress as on_progress:
             return await run_batch(
@@ -145,12 +140,12 @@ def provision(
                 tally,
                 results=results,
                 concurrency=concurrency,
-                verify_absent=verify_absent,
+                verify_absent=True if verify_absent else None,
                 on_progress=on_progress,
                 stop=stop,
             )
 
-    with _open_results(out) as results:
+    with _open_results(out, api.project_id) as results:
         try:
             tally = asyncio.run(run(results))
         except (KeyboardInterrupt, asyncio.CancelledError):
@@ -158,9 +153,9 @@ def provision(
             raise SystemExit(130) from None
         except OSError as exc:  # the results file could not be written (disk full, ...)
             click.echo(
-                f"error: cannot write {out} ({exc.strerror}); stopped. Organizations whose "
-                "result is missing may have a connection: a rerun reports them as "
-                "already_exists, and `stytch-scim rotate` issues them a new token",
+                f"error: cannot write {out} ({exc.strerror}); stopped before sending "
+                "anything it could not record. Free the space and rerun the same command: "
+                "it reconciles every organization left pending",
                 err=True,
             )
             raise SystemExit(1) from None
@@ -221,17 +216,15 @@ def demo(
         orgs=orgs, seed=seed, concurrency=concurrency, fault_rate=fault_rate, max_rate=max_rate
     )
     stderr, stdout = sys.stderr, sys.stdout
-    results = _open_results(out) if out is not None else None
+
+    def open_results(project_id: str) -> ResultsFile | None:
+        return _open_results(out, project_id) if out is not None else None
 
     async def run() -> DemoReport:
         async with live_progress("demo", orgs, stderr, tty=stderr.isatty()) as on_progress:
-            return await run_demo(config, results=results, on_progress=on_progress)
+            return await run_demo(config, open_results=open_results, on_progress=on_progress)
 
-    try:
-        report = asyncio.run(run())
-    finally:
-        if results is not None:
-            results.close()
+    report = asyncio.run(run())
     notes = failure_notes(report.tally)
     notes.append(verdict(report))
     rows = demo_rows(config, report)

@@ -24,7 +24,16 @@ from ._cli_results import error_type, timestamp
 from ._client import SCIMClient
 from ._throttle import AdaptiveRateLimiter
 
-__all__ = ["Api", "api_options", "call", "emit", "fail", "to_json", "verbose_option"]
+__all__ = [
+    "Api",
+    "api_options",
+    "call",
+    "emit",
+    "ends_like",
+    "fail",
+    "to_json",
+    "verbose_option",
+]
 
 T = TypeVar("T")
 
@@ -153,19 +162,13 @@ verbose_option = click.option(
 """`-v`: the library's INFO log (retries, with status and request id) on stderr."""
 
 
-def fail(error: errors.StytchSCIMError) -> NoReturn:
-    """Report a failed call on stderr and exit 1 (2 for a bad argument).
+def ends_like(token: str, last_four: str) -> bool:
+    """Whether Stytch's `*_last_four` of a connection names `token`."""
+    return bool(last_four) and token.endswith(last_four)
 
-    A lost token that a recovery replaced by one it could not confirm still goes to
-    stdout, as a created token would: it may be the only copy of the active one."""
-    if isinstance(error, errors.TokenLostError) and error.next_bearer_token is not None:
-        emit(
-            {
-                "connection": to_json(error.connection),
-                "next_bearer_token": error.next_bearer_token,
-                "note": "active if the recovery's rotation completed; else complete it",
-            }
-        )
+
+def fail(error: errors.StytchSCIMError) -> NoReturn:
+    """Report a failed call on stderr (never a token) and exit 1 (2 for a bad argument)."""
     click.echo(f"error: {error_type(error)}: {error}", err=True)
     raise SystemExit(2 if isinstance(error, errors.InvalidRequestError) else 1)
 

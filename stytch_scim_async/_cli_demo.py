@@ -10,16 +10,19 @@ token is ever lost or wrong" is verified, not assumed.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from collections.abc import Callable
 
 import attrs
 
-from ._cli_batch import Tally, plan, run_batch
+from ._cli_batch import run_batch
+from ._cli_display import BatchProgress, ProgressCallback
 from ._cli_results import ResultsFile
+from ._cli_tally import Tally, plan
 from ._client import SCIMClient
-from ._provision import ProvisionOutcome, ProvisionProgress, ProvisionRequest
+from ._provision import ProvisionOutcome, ProvisionRequest
 from ._throttle import AdaptiveRateLimiter
 from .testing import Faults, StytchEmulator
 
@@ -108,12 +111,12 @@ def demo_requests(config: DemoConfig) -> list[ProvisionRequest]:
     ]
 
 
-def _throttle_later(emulator: StytchEmulator, total: int) -> Callable[[ProvisionProgress], None]:
+def _throttle_later(emulator: StytchEmulator, total: int) -> ProgressCallback:
     """Mid-run bursts of 429s: without `Retry-After` at a third, as an HTTP-date at two
     thirds, so the client meets every spelling a proxy or Stytch may use."""
     times = max(1, total // 100)
 
-    def hook(progress: ProvisionProgress) -> None:
+    def hook(progress: BatchProgress) -> None:
         if progress.done == max(1, total // 3):
             emulator.script(fault="rate_limit", route="create", times=times, retry_after=None)
         elif progress.done == max(2, 2 * total // 3):
@@ -142,50 +145,67 @@ def verify(report: DemoReport, outcome: ProvisionOutcome, active: str | None) ->
 async def run_demo(
     config: DemoConfig,
     *,
-    results: ResultsFile | None,
-    on_progress: Callable[[ProvisionProgress], None] | None = None,
+    open_results: Callable[[str], ResultsFile | None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> DemoReport:
     """Start the emulator, provision `config.orgs` organizations through it and verify
-    every token; `on_progress` sees the running counts."""
+    every token; `on_progress` sees the running counts. `open_results`, given the
+    emulator's project id, opens the results file to write (if any)."""
     requests = demo_requests(config)
-    async with StytchEmulator(faults=demo_faults(config), seed=config.seed) as emulator:
-        throttle = _throttle_later(emulator, len(requests))
-        report = DemoReport(tally=Tally(total=len(requests)))
+    async with contextlib.AsyncExitStack() as stack:
+        emulator = await stack.enter_async_context(
+            StytchEmulator(faults=demo_faults(config), seed=config.seed)
+        )
+        results = open_results(emulator.project_id) if open_results is not None else None
+        if results is not None:
+            stack.enter_context(results)
+        return await _provision_and_verify(config, emulator, requests, results, on_progress)
 
-        def progress(update: ProvisionProgress) -> None:
-            throttle(update)
-            if on_progress is not None:
-                on_progress(update)
 
-        def check(outcome: ProvisionOutcome) -> None:
-            # An organization is never touched again after its outcome, so the token the
-            # emulator accepts now is the one it must accept for good.
-            verify(report, outcome, emulator.active_token(outcome.request.organization_id))
+async def _provision_and_verify(
+    config: DemoConfig,
+    emulator: StytchEmulator,
+    requests: list[ProvisionRequest],
+    results: ResultsFile | None,
+    on_progress: ProgressCallback | None,
+) -> DemoReport:
+    throttle = _throttle_later(emulator, len(requests))
+    report = DemoReport(tally=Tally(total=len(requests)))
 
-        limiter = AdaptiveRateLimiter(max_rate=config.max_rate)
-        async with SCIMClient(
-            emulator.project_id,
-            emulator.secret,
-            base_url=emulator.base_url,
-            timeout=config.timeout,
-            rate_limiter=limiter,
-        ) as client:
-            todo, tally = plan(requests, {})
-            report.tally = await run_batch(
-                client,
-                todo,
-                tally,
-                results=results,
-                concurrency=config.concurrency,
-                on_progress=progress,
-                check=check,
-            )
-            report.budget_left = client.retry_budget.available
-            report.budget_capacity = client.retry_budget.capacity
-        stats = emulator.stats
-        report.server_requests = stats.total_requests
-        report.commits = stats.creates_committed
-        report.faults = dict(sorted(stats.faults.items()))
+    def progress(update: BatchProgress) -> None:
+        throttle(update)
+        if on_progress is not None:
+            on_progress(update)
+
+    def check(outcome: ProvisionOutcome) -> None:
+        # An organization is never touched again after its outcome, so the token the
+        # emulator accepts now is the one it must accept for good.
+        verify(report, outcome, emulator.active_token(outcome.request.organization_id))
+
+    limiter = AdaptiveRateLimiter(max_rate=config.max_rate)
+    async with SCIMClient(
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        timeout=config.timeout,
+        rate_limiter=limiter,
+    ) as client:
+        todo, tally = plan(requests, None)
+        report.tally = await run_batch(
+            client,
+            todo,
+            tally,
+            results=results,
+            concurrency=config.concurrency,
+            on_progress=progress,
+            check=check,
+        )
+        report.budget_left = client.retry_budget.available
+        report.budget_capacity = client.retry_budget.capacity
+    stats = emulator.stats
+    report.server_requests = stats.total_requests
+    report.commits = stats.creates_committed
+    report.faults = dict(sorted(stats.faults.items()))
     return report
 
 

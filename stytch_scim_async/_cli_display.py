@@ -3,7 +3,7 @@
 A person at a terminal gets a live rich progress bar and a table; a CI log or a pipe
 gets plain lines every couple of seconds and plain `label: value` rows, because
 cursor tricks in a log file are noise. Nothing here ever sees a token: it is handed
-counts (`ProvisionProgress`) and pre-formatted rows only.
+counts (`BatchProgress`) and pre-formatted rows only.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TextIO
 
+import attrs
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,49 +25,48 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ._provision import ProvisionProgress
+__all__ = ["BatchProgress", "ProgressCallback", "live_progress", "plain_line", "print_summary"]
 
-__all__ = ["ProgressCallback", "live_progress", "plain_line", "print_summary"]
 
-ProgressCallback = Callable[[ProvisionProgress], None]
+@attrs.frozen
+class BatchProgress:
+    """This run's counts, as the summary will show them: the progress line and the
+    summary are built from the same tally, so they never disagree."""
+
+    done: int = 0
+    created: int = 0
+    recovered: int = 0
+    unconfirmed: int = 0
+    already_exists: int = 0
+    failed: int = 0
+    requests: int = 0
+    throttled: int = 0
+
+
+ProgressCallback = Callable[[BatchProgress], None]
 
 #: Seconds between two plain progress lines.
 PLAIN_INTERVAL = 2.0
 
 
-def _retries(progress: ProvisionProgress) -> int:
-    return max(0, progress.requests - progress.done)
-
-
-def plain_line(label: str, total: int, progress: ProvisionProgress, elapsed: float) -> str:
-    """One log-friendly progress line: done/total, created, failed, requests, rate."""
+def plain_line(label: str, total: int, progress: BatchProgress, elapsed: float) -> str:
+    """One log-friendly progress line, in the summary's words and numbers."""
     rate = progress.done / elapsed if elapsed > 0 else 0.0
-    created = progress.created + progress.recovered
+    unconfirmed = f"{progress.unconfirmed} unconfirmed, " if progress.unconfirmed else ""
     return (
-        f"{label}: {progress.done}/{total} done, {created} created "
-        f"({progress.recovered} recovered), {progress.already_exists} already existed, "
+        f"{label}: {progress.done}/{total} done, {progress.created} created, "
+        f"{progress.recovered} recovered, {unconfirmed}"
+        f"{progress.already_exists} already had a connection, "
         f"{progress.failed} failed, {progress.requests} requests, "
         f"{progress.throttled} throttled, {rate:.1f} orgs/s"
     )
-
-
-_EMPTY = ProvisionProgress(
-    done=0,
-    in_flight=0,
-    created=0,
-    recovered=0,
-    already_exists=0,
-    failed=0,
-    requests=0,
-    throttled=0,
-)
 
 
 @contextlib.asynccontextmanager
 async def _plain(
     label: str, total: int, stream: TextIO, interval: float
 ) -> AsyncIterator[ProgressCallback]:
-    latest = [_EMPTY]
+    latest = [BatchProgress()]
     started = time.monotonic()
 
     def report() -> None:
@@ -79,7 +79,7 @@ async def _plain(
             await asyncio.sleep(interval)
             report()
 
-    def update(progress: ProvisionProgress) -> None:
+    def update(progress: BatchProgress) -> None:
         latest[0] = progress
 
     task = asyncio.create_task(ticker())
@@ -106,11 +106,11 @@ async def _rich(label: str, total: int, console: Console) -> AsyncIterator[Progr
     with Progress(*columns, console=console, refresh_per_second=8) as bar:
         task = bar.add_task(label, total=total, rate=0.0, detail="")
 
-        def update(progress: ProvisionProgress) -> None:
+        def update(progress: BatchProgress) -> None:
             elapsed = time.monotonic() - started
             detail = (
-                f"[red]{progress.failed} failed[/] {_retries(progress)} retries "
-                f"{progress.throttled}x429"
+                f"{progress.created} created {progress.recovered} recovered "
+                f"[red]{progress.failed} failed[/] {progress.throttled}x429"
             )
             bar.update(
                 task,

@@ -8,8 +8,12 @@ session, and is reset (state, stats, faults) before each test.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -155,6 +159,19 @@ class Cli:
             env=dict(env) if env is not None else self.env(),
             input=input,
             prog_name="stytch-scim",
+        )
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """Start the console script in a process of its own (to signal it), pointed at
+        the emulator; its stdout and stderr are pipes."""
+        script = Path(sys.executable).with_name("stytch-scim")
+        env = {**os.environ, **{k: v for k, v in self.env().items() if v is not None}}
+        return subprocess.Popen(
+            [str(script), *args, "--base-url", self.emulator.base_url],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import stat
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from stytch_scim_async._cli_app import app
-from stytch_scim_async._cli_batch import Tally
 from stytch_scim_async._cli_demo import (
     DemoConfig,
     DemoReport,
@@ -18,6 +16,9 @@ from stytch_scim_async._cli_demo import (
     demo_requests,
     verdict,
 )
+from stytch_scim_async._cli_tally import Tally
+
+from .files import pending, results
 
 
 def value(stdout: str, label: str) -> str:
@@ -46,8 +47,11 @@ def test_demo_passes_and_writes_private_results(tmp_path: Path) -> None:
     assert "PASS: every token verified" in result.stdout
     assert "demo: 40/40 done" in result.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = results(out)
     assert len(rows) == 40
+    assert {line["organization_id"] for line in pending(out)} >= {
+        r["organization_id"] for r in rows
+    }
     tokens = [row["bearer_token"] for row in rows]
     assert all(tokens)
     assert not any(token in result.stdout + result.stderr for token in tokens)

@@ -15,10 +15,11 @@ import pytest
 import stytch_scim_async as scim
 import stytch_scim_async.testing as testing
 from stytch_scim_async import _cli_bulk
-from stytch_scim_async._cli_batch import Tally, graceful_stop, plan, run_batch
+from stytch_scim_async._cli_batch import graceful_stop, run_batch
 from stytch_scim_async._cli_demo import DemoReport, verify
 from stytch_scim_async._cli_input import InputError, parse_requests
 from stytch_scim_async._cli_results import ResultsFile, ResultsFileError
+from stytch_scim_async._cli_tally import Tally, plan
 
 from .conftest import Cli, ThreadedEmulator
 
@@ -92,7 +93,7 @@ def test_results_file_that_cannot_be_made_private_is_refused(
 
     monkeypatch.setattr(os, "fchmod", refuse)
     with pytest.raises(ResultsFileError, match="cannot be made private"):
-        ResultsFile(str(path))
+        ResultsFile(str(path), "project-test-edges")
 
 
 def test_csv_header_problems() -> None:
@@ -104,15 +105,16 @@ def test_csv_header_problems() -> None:
 
 
 def test_a_full_disk_stops_the_batch_with_advice(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(self: ResultsFile, record: dict[str, Any]) -> None:
+    def full(self: ResultsFile, records: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ResultsFile, "write", full)
+    monkeypatch.setattr(ResultsFile, "write_many", full)
     result = cli("provision", str(csv_file(tmp_path)), "--out", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 1
     assert "cannot write" in result.stderr and "No space left on device" in result.stderr
+    assert emulator.count("create") == 0  # nothing is sent that could not be recorded
 
 
 def test_keyboard_interrupt_exits_130(
@@ -149,7 +151,7 @@ async def test_run_batch_finishes_what_is_in_flight_once_stopped(
 ) -> None:
     stop = asyncio.Event()
     requests = [scim.ProvisionRequest(f"{ORG}-{n}") for n in range(20)]
-    todo, tally = plan(requests, {})
+    todo, tally = plan(requests, None)
     async with scim.SCIMClient(
         emulator.project_id, emulator.secret, base_url=emulator.base_url
     ) as client:

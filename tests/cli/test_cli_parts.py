@@ -11,21 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from stytch_scim_async import ProvisionOutcome, ProvisionProgress, ProvisionRequest, errors
+from stytch_scim_async import ProvisionOutcome, ProvisionRequest, errors
 from stytch_scim_async import ProvisionStatus as S
-from stytch_scim_async._cli_batch import Tally, exit_code, failure_notes, summary_rows
-from stytch_scim_async._cli_display import live_progress, plain_line, print_summary
+from stytch_scim_async._cli_display import BatchProgress, live_progress, plain_line, print_summary
 from stytch_scim_async._cli_input import InputError, format_for, parse_requests
 from stytch_scim_async._cli_results import (
     ResultsFile,
     ResultsFileError,
     outcome_record,
-    read_done,
     timestamp,
 )
+from stytch_scim_async._cli_tally import Tally, exit_code, failure_notes, summary_rows
 from stytch_scim_async.models import SCIMConnection, SCIMConnectionWithToken
 
 HEADER = b"organization_id,display_name,identity_provider\n"
+PROJECT = "project-test-parts"
 
 
 def test_csv_quoting_bom_blank_lines_and_column_order() -> None:
@@ -138,50 +138,43 @@ def test_timestamps_are_utc_with_z() -> None:
     assert timestamp(None) is None
 
 
-def test_read_done_prefers_done_statuses_and_skips_torn_lines() -> None:
-    data = (
-        b'{"organization_id": "a", "status": "failed"}\n'
-        b'{"organization_id": "a", "status": "created"}\n'
-        b'{"organization_id": "b", "status": "already_exists"}\n'
-        b'{"organization_id": "c", "status": "failed"}\n'
-        b'{"organization_id": "d", "sta'
-    )
-    assert read_done("r", data) == {"a": "created", "b": "already_exists"}
-    with pytest.raises(ResultsFileError, match="r:1: not a provision result"):
-        read_done("r", b'{"organization_id": 1}\n')
-
-
 def test_results_file_is_private_appended_and_locked(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     old = os.umask(0)
     try:
-        with ResultsFile(str(path)) as results:
-            results.write({"organization_id": "a", "status": "created"})
+        with ResultsFile(str(path), PROJECT) as results:
+            results.write({"kind": "result", "organization_id": "a", "status": "created"})
             with pytest.raises(ResultsFileError, match="in use by another"):
-                ResultsFile(str(path))
+                ResultsFile(str(path), PROJECT)
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    with ResultsFile(str(path)) as again:
-        assert again.done == {"a": "created"}
-        again.write({"organization_id": "b", "status": "failed"})
-    assert [json.loads(line)["organization_id"] for line in path.read_text().splitlines()] == [
-        "a",
-        "b",
-    ]
+    with ResultsFile(str(path), PROJECT) as again:
+        assert again.ledger.project_id == PROJECT
+        history = again.ledger.history("a")
+        assert history is not None and history.done == "created"
+        again.write_many(
+            [
+                {"kind": "pending", "organization_id": "b"},
+                {"kind": "result", "organization_id": "b", "status": "failed"},
+            ]
+        )
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["header", "result", "pending", "result"]
+    assert lines[0]["project_id"] == PROJECT
+    assert [line.get("organization_id") for line in lines[1:]] == ["a", "b", "b"]
 
 
 def test_results_file_must_be_a_regular_file(tmp_path: Path) -> None:
     with pytest.raises(ResultsFileError, match="cannot open"):
-        ResultsFile(str(tmp_path))
+        ResultsFile(str(tmp_path), PROJECT)
 
 
-def progress(done: int, failed: int = 0) -> ProvisionProgress:
+def progress(done: int, failed: int = 0) -> BatchProgress:
     """Running totals with `done` organizations finished."""
-    return ProvisionProgress(
+    return BatchProgress(
         done=done,
-        in_flight=2,
-        created=done - failed,
+        created=done - failed - 1,
         recovered=1,
         already_exists=0,
         failed=failed,
@@ -193,9 +186,11 @@ def progress(done: int, failed: int = 0) -> ProvisionProgress:
 def test_plain_line() -> None:
     line = plain_line("provision", 10, progress(4, failed=1), elapsed=2.0)
     assert line == (
-        "provision: 4/10 done, 4 created (1 recovered), 0 already existed, 1 failed, "
-        "7 requests, 2 throttled, 2.0 orgs/s"
+        "provision: 4/10 done, 2 created, 1 recovered, 0 already had a connection, "
+        "1 failed, 7 requests, 2 throttled, 2.0 orgs/s"
     )
+    unconfirmed = BatchProgress(done=1, unconfirmed=1)
+    assert ", 1 unconfirmed, " in plain_line("provision", 1, unconfirmed, elapsed=1.0)
 
 
 async def test_plain_progress_prints_periodically_and_at_the_end() -> None:
@@ -245,3 +240,26 @@ def test_failure_notes_are_capped() -> None:
     notes = failure_notes(tally)
     assert notes[0].startswith("failed: o0: internal_server_error: HTTP 500")
     assert notes[-1] == "... and 2 more failures (see the results file)"
+
+
+def test_a_write_cut_short_leaves_the_next_line_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "r.jsonl"
+    real_write = os.write
+    with ResultsFile(str(path), PROJECT) as results:
+
+        def torn(fd: int, data: bytes) -> int:
+            real_write(fd, bytes(data[:10]))  # part of the header, then the disk fills
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "write", torn)
+        with pytest.raises(OSError, match="No space"):
+            results.write({"kind": "pending", "organization_id": "a"})
+        monkeypatch.setattr(os, "write", real_write)
+        results.write({"kind": "pending", "organization_id": "b"})
+    with ResultsFile(str(path), PROJECT) as again:
+        assert again.ledger.project_id == PROJECT
+        assert again.ledger.history("a") is None
+        history = again.ledger.history("b")
+        assert history is not None and history.sent

@@ -5,32 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stytch_scim_async.testing import Faults
-
 from .conftest import Cli, ThreadedEmulator, assert_no_secret
-
-KEYS = {
-    "organization_id",
-    "status",
-    "connection_id",
-    "bearer_token",
-    "bearer_token_expires_at",
-    "next_bearer_token",
-    "error_type",
-    "error_message",
-    "request_id",
-    "attempts",
-}
+from .files import assert_tokens_match, header_line, pending, results
 
 
 def org(n: int) -> str:
@@ -48,8 +30,8 @@ def write_csv(
 
 
 def records(path: Path) -> list[dict[str, Any]]:
-    """The parsed lines of a results file."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The result lines of a results file."""
+    return results(path)
 
 
 def squeeze(text: str) -> str:
@@ -60,14 +42,6 @@ def squeeze(text: str) -> str:
 def mode(path: Path) -> int:
     """A file's permission bits."""
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def assert_tokens_match(emulator: ThreadedEmulator, rows: list[dict[str, Any]]) -> None:
-    """Every row holds the token the emulator accepts for its organization."""
-    for row in rows:
-        assert set(row) == KEYS
-        assert row["status"] in ("created", "recovered"), row
-        assert row["bearer_token"] == emulator.active_token(row["organization_id"])
 
 
 def test_csv_happy_path(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
@@ -128,17 +102,21 @@ def test_rerun_resumes_without_truncating(
 
 def test_torn_last_line_is_tolerated(cli: Cli, emulator: ThreadedEmulator, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    done = {"organization_id": org(0), "status": "created", "bearer_token": "kept"}
-    out.write_text(json.dumps(done) + '\n{"organization_id": "' + org(1) + '", "sta')
+    done = {"kind": "result", "organization_id": org(0), "status": "created", "bearer_token": "k"}
+    torn = '{"kind": "result", "organization_id": "' + org(1) + '", "sta'
+    out.write_text(header_line(emulator.project_id) + json.dumps(done) + "\n" + torn)
     os.chmod(out, 0o644)
     result = cli("provision", str(write_csv(tmp_path / "a.csv", range(3))), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert mode(out) == 0o600
-    lines = out.read_text().splitlines()
-    assert json.loads(lines[0]) == done
-    assert lines[1].endswith('"sta')
-    rows = [json.loads(line) for line in lines[2:]]
-    assert sorted(row["organization_id"] for row in rows) == [org(1), org(2)]
+    text = out.read_text().splitlines()
+    assert json.loads(text[1]) == done
+    assert text[2].endswith('"sta')
+    rows = [json.loads(line) for line in text[3:]]
+    assert sorted(row["organization_id"] for row in rows if row["kind"] == "result") == [
+        org(1),
+        org(2),
+    ]
     assert emulator.count("create") == 2
 
 
@@ -287,11 +265,11 @@ def test_existing_connections_fail_unless_allowed(
 
 
 @pytest.mark.parametrize("verify", [False, True])
-def test_verify_absent_protects_an_identical_existing_connection(
+def test_an_identical_existing_connection_is_never_rotated(
     cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, verify: bool
 ) -> None:
-    # org(1) already has exactly the connection the file asks for, and the create
-    # for it fails ambiguously: only --verify-absent can tell it was there before.
+    # org(1) already has exactly the connection the file asks for: the organizations
+    # search proves it was there before any create, with or without --verify-absent.
     emulator.add_connection(org(1), display_name="Org 1", identity_provider="okta")
     live = emulator.active_token(org(1))
     emulator.script(fault="500_before_commit", route="create", organization_id=org(1))
@@ -300,11 +278,10 @@ def test_verify_absent_protects_an_identical_existing_connection(
     flags = ["--verify-absent"] if verify else []
     cli("provision", str(source), "--out", str(out), *flags)
     row = next(row for row in records(out) if row["organization_id"] == org(1))
-    if verify:
-        assert row["status"] == "already_exists"
-        assert emulator.active_token(org(1)) == live  # the IdP's token still works
-    else:  # the documented limit of recovery without it
-        assert row["status"] == "recovered"
+    assert row["status"] == "already_exists"
+    assert emulator.active_token(org(1)) == live  # the IdP's token still works
+    assert emulator.count("rotate_start") == 0
+    assert org(1) not in {line["organization_id"] for line in pending(out)}
     others = [row for row in records(out) if row["organization_id"] != org(1)]
     assert [row["status"] for row in others] == ["created", "created"]
 
@@ -347,46 +324,6 @@ def test_max_rate_and_concurrency_are_validated(cli: Cli, tmp_path: Path) -> Non
     assert cli("provision", str(source), "--out", out, "--max-rate", "0").exit_code == 2
     ok = cli("provision", str(source), "--out", out, "--max-rate", "50", "--concurrency", "1")
     assert ok.exit_code == 0, ok.output
-
-
-def test_interrupt_finishes_the_creates_in_flight(
-    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
-) -> None:
-    # With latency, a create commits long before its answer: abandoning it on Ctrl-C
-    # would leave a connection whose token nobody holds.
-    emulator.set_faults(Faults(latency=0.2))
-    source = write_csv(tmp_path / "orgs.csv", range(40))
-    out = tmp_path / "out.jsonl"
-    script = Path(sys.executable).with_name("stytch-scim")
-    env = {**os.environ, **{k: v for k, v in cli.env().items() if v is not None}}
-    command = [str(script), "provision", str(source), "--out", str(out), "--concurrency", "4"]
-    process = subprocess.Popen(
-        [*command, "--base-url", emulator.base_url],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    while not (out.exists() and out.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=20)
-    assert process.returncode == 130, stderr
-    assert stdout == ""
-    assert "stopping: finishing the creates in flight" in stderr
-    assert "rerun the same command to resume" in stderr
-    rows = records(out)
-    assert 0 < len(rows) < 40
-    assert_tokens_match(emulator, rows)
-    recorded = {row["organization_id"] for row in rows}
-    for n in range(40):  # every connection that exists has its token on file
-        assert (emulator.active_token(org(n)) is not None) == (org(n) in recorded)
-    emulator.set_faults(Faults())
-    rerun = cli("provision", str(source), "--out", str(out))
-    assert rerun.exit_code == 0, rerun.output
-    assert len(records(out)) == 40
-    assert_tokens_match(emulator, records(out))
 
 
 def test_header_only_file_is_nothing_to_do(
