@@ -27,6 +27,13 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(120 + ORGS // 50)]
 #: room while still catching a retry storm (which multiplies by max_attempts).
 AMPLIFICATION_BOUND = 1.6
 PREEXISTING_SHARE = 0.05
+#: New organizations left failed with a connection committed (a TokenLostError or an
+#: ambiguous error, never a silent loss). Each needs a create whose reply was lost
+#: (about 4 % of creates here) and then a recovery whose calls all failed
+#: `max_attempts` times over: measured 0 in 23,000 organizations (1,000 x 3 runs and
+#: a 20,000 run). 0.1 % (at least 1) is far above that, and far below the 4 % a
+#: recovery that stopped working would leave.
+UNSURE_SHARE = 0.001
 
 
 def secret_windows(text: str, size: int = 8) -> set[str]:
@@ -135,6 +142,7 @@ async def test_provision_under_every_fault(
             if o.request.organization_id not in preexisting
             and emu.active_token(o.request.organization_id) is not None
         )
+        assert unsure <= max(1, ORGS * UNSURE_SHARE), (unsure, by_status)
         assert by_status["created"] + by_status["recovered"] >= 0.97 * (ORGS - len(preexisting))
 
         # 6. Secret hygiene: no secret, nor any 8-character window of one, was printed.
