@@ -111,12 +111,18 @@ async def test_the_pace_recovers_once_throttling_stops(emu: StytchEmulator) -> N
     assert emu.stats.count("get") == 3 + len(rates)
 
 
-async def test_rate_limit_http_date_form(
-    client: scim.SCIMClient, emu: StytchEmulator, sleeps: SleepRecorder
-) -> None:
+async def test_rate_limit_http_date_form(emu: StytchEmulator, sleeps: SleepRecorder) -> None:
+    # An HTTP date has whole seconds: "in 5 s" is sent as the next whole second after
+    # now + 5, so the wait read back is over 5 s and at most 6 s (less the time the
+    # reply took to be read). No jitter here: with its 10 % the top would be 6.6 s.
     emu.script(fault="rate_limit", route="get", retry_after=5, retry_after_format="http-date")
-    await client.get_connection(ORG)
-    assert 3.0 <= sleeps.delays[0] <= 6.5
+    policy = scim.RetryPolicy(sleep=sleeps, random=lambda: 0.0)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=5
+    ) as client:
+        await client.get_connection(ORG)
+    (delay,) = sleeps.delays
+    assert 4.0 <= delay <= 6.0
 
 
 async def test_long_retry_after_surfaces_instead_of_sleeping(
