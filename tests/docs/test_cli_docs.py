@@ -6,18 +6,26 @@ real run would, but nothing invoked), and every line that runs the emulator
 (`python -m stytch_scim_async.testing …`, `stytch-scim emulator …`) by the
 emulator's own parser. A renamed option, a removed command or a value of the wrong
 type in the docs fails here. cli.md's table of commands is checked the same way:
-each command it names exists and takes the options it lists.
+each command it names exists and takes the options it lists. And the lines that
+call the API (`get`, `create`, `rotate`, `provision` on cli.md's sample CSV) are
+run, in the order the docs show them, against an emulator: each must exit 0 and
+print or write the tokens the emulator holds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import shlex
+from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from stytch_scim_async._cli_app import app
+from stytch_scim_async.testing import StytchEmulator
 from stytch_scim_async.testing._cli import build_parser
 from tests.docs.test_docs_examples import DOCS, PAGES, extract_blocks
 
@@ -110,3 +118,69 @@ def test_a_drifted_command_line_is_caught(monkeypatch: pytest.MonkeyPatch) -> No
         parse_cli(["stytch-scim", "provision", "f.csv", "--out", "r.jsonl", "--concurrency", "x"])
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--rate-limits", "50"])
+
+
+_API = {"get", "create", "rotate", "delete", "provision"}
+
+
+def for_the_emulator(argv: list[str], base_url: str, connection_id: str | None) -> list[str]:
+    """A documented API line, pointed at the emulator: the secret comes from the
+    environment instead of `--secret-file`, a `…` connection id is the one created."""
+    args = []
+    words = iter(argv[1:])
+    for word in words:
+        if word == "--secret-file":
+            next(words)
+        elif word.startswith("scim-connection-test-") and connection_id is not None:
+            args.append(connection_id)
+        else:
+            args.append(word)
+    return [*args, "--base-url", base_url]
+
+
+async def test_the_documented_api_commands_work_against_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = next(
+        b.code
+        for b in extract_blocks(DOCS / "cli.md")
+        if b.language == "text" and b.code.startswith("organization_id,")
+    )
+    (tmp_path / "organizations.csv").write_text(sample, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    lines = [(where, argv) for where, argv in LINES if argv[:1] == ["stytch-scim"]]
+    lines = [(where, argv) for where, argv in lines if len(argv) > 1 and argv[1] in _API]
+    assert [argv[1] for _, argv in lines] == ["get", "create", "rotate", "provision", "provision"]
+    connection_id = None
+    async with StytchEmulator(seed=0) as single, StytchEmulator(seed=1) as batch:
+        for where, argv in lines:
+            # The batch lines get an emulator of their own: the organization the single
+            # calls created would otherwise end `already_exists` (exit status 1).
+            emu = batch if argv[1] == "provision" else single
+            env = {"STYTCH_PROJECT_ID": emu.project_id, "STYTCH_SECRET": emu.secret}
+            args = for_the_emulator(argv, emu.base_url, connection_id)
+            # The commands call asyncio.run themselves: run them off this loop.
+            result = await asyncio.to_thread(CliRunner().invoke, app, args, env=env)
+            assert result.exit_code == 0, (where, args, result.output)
+            if args[0] == "provision":
+                text = await asyncio.to_thread((tmp_path / args[3]).read_text, encoding="utf-8")
+                rows = [json.loads(line) for line in text.splitlines()]
+                assert sorted(row["organization_id"] for row in rows) == [
+                    "organization-test-acme",
+                    "organization-test-globex",
+                ]
+                for row in rows:  # the second line resumes: nothing left to do
+                    assert row["status"] == "created", row
+                    assert row["bearer_token"] == emu.active_token(row["organization_id"])
+                continue
+            printed = json.loads(result.stdout)
+            organization_id = args[1]
+            token = emu.active_token(organization_id)
+            if args[0] == "get":
+                assert printed["connection"] is None
+            elif args[0] == "create":
+                connection_id = printed["connection"]["connection_id"]
+                assert printed["connection"]["bearer_token"] == token
+            else:  # rotate prints the new token, now the active one
+                assert token is not None and json.dumps(printed).count(token) == 1
+    assert batch.stats.creates_committed == 2  # the resumed run sent nothing
