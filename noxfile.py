@@ -85,3 +85,12 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_emulator.py")
     session.run("python", "benchmarks/bench_client.py")
     session.run("python", "benchmarks/bench_provision.py")
+
+
+@nox.session(python="3.11")
+def mutants(session: nox.Session) -> None:
+    """Mutation testing (mutmut) of the modules listed in pyproject's [tool.mutmut]; slow,
+    so never in the default run. `nox -s mutants -- NAME…` runs only those mutants."""
+    session.install("-e", EXTRAS, *_group("mutants"))
+    session.run("mutmut", "run", *session.posargs)
+    session.run("mutmut", "results")

@@ -18,14 +18,22 @@ import pytest
 import stytch_scim_async as scim
 from stytch_scim_async.testing import Faults, RetryAfterMode, StytchEmulator
 
-pytestmark = pytest.mark.chaos
-
 ORGS = int(os.environ.get("CHAOS_ORGS", "1000"))
+#: A run of 1,000 organizations takes about 4 s here; the suite-wide 60 s is too
+#: tight for `CHAOS_ORGS=20000`, so the limit grows with the size.
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(120 + ORGS // 50)]
 #: Requests sent / organizations. Each fault costs at most a retry or a reconciling
 #: GET plus a rotation; at 1 % per kind on every route plus the rate limit, 1.6 leaves
 #: room while still catching a retry storm (which multiplies by max_attempts).
 AMPLIFICATION_BOUND = 1.6
 PREEXISTING_SHARE = 0.05
+#: New organizations left failed with a connection committed (a TokenLostError or an
+#: ambiguous error, never a silent loss). Each needs a create whose reply was lost
+#: (about 4 % of creates here) and then a recovery whose calls all failed
+#: `max_attempts` times over: measured 0 in 23,000 organizations (1,000 x 3 runs and
+#: a 20,000 run). 0.1 % (at least 1) is far above that, and far below the 4 % a
+#: recovery that stopped working would leave.
+UNSURE_SHARE = 0.001
 
 
 def secret_windows(text: str, size: int = 8) -> set[str]:
@@ -139,6 +147,7 @@ async def test_provision_under_every_fault(
             if o.request.organization_id not in preexisting
             and emu.active_token(o.request.organization_id) is not None
         )
+        assert unsure <= max(1, ORGS * UNSURE_SHARE), (unsure, by_status)
         assert by_status["created"] + by_status["recovered"] >= 0.97 * (ORGS - len(preexisting))
 
         # 6. Secret hygiene: no secret, nor any 8-character window of one, was printed.

@@ -12,7 +12,12 @@ The convention (also stated on the docs' home page, for readers):
   works as it would with real credentials). A block may start its own emulator.
 - An `async def test_*` that a block defines is then called, as pytest would call
   it, with the emulator fixtures it names (`stytch_emulator`,
-  `stytch_emulator_factory`); this is how the testing guide's examples are run.
+  `stytch_emulator_factory`); this is how the testing guide's examples are run. A
+  plain `def test_*` is called too when it takes no argument, and refused (the page
+  fails) when it asks for a fixture: the emulator's fixtures are async.
+- Every page has runnable examples or is listed in `NO_EXAMPLES` with the reason it
+  has none; a page whose Python blocks are all marked not-run fails either way.
+  Shell lines that run `stytch-scim` are checked by `test_cli_docs.py`.
 - A block directly preceded by `<!-- not-run: reason -->` is not run; the reason is
   required. Blocks in other languages (bash, text, ...) are never run.
 
@@ -125,12 +130,22 @@ async def emulator_factory() -> AsyncIterator[Callable[..., Any]]:
             await emulator.close()
 
 
-async def run_defined_tests(before: set[str], namespace: dict[str, Any]) -> None:
-    """Call the `async def test_*` functions a block just defined, with their fixtures."""
+async def run_defined_tests(before: set[str], namespace: dict[str, Any]) -> list[str]:
+    """Call the `test_*` functions a block just defined, with their fixtures; returns
+    the names of those it ran."""
+    ran: list[str] = []
     for name, value in list(namespace.items()):
-        if name in before or not name.startswith("test_"):
+        if name in before or not name.startswith("test_") or not inspect.isfunction(value):
             continue
+        ran.append(name)
         if not inspect.iscoroutinefunction(value):
+            wanted = list(inspect.signature(value).parameters)
+            if wanted:
+                raise AssertionError(
+                    f"{name}: a plain def test cannot take the emulator fixtures {wanted}; "
+                    "make it `async def`"
+                )
+            value()
             continue
         async with contextlib.AsyncExitStack() as stack:
             fixtures: dict[str, Any] = {}
@@ -142,13 +157,50 @@ async def run_defined_tests(before: set[str], namespace: dict[str, Any]) -> None
                 else:
                     raise AssertionError(f"{name}: no fixture {parameter!r} for docs examples")
             await value(**fixtures)
+    return ran
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+#: Pages with no runnable example, each with the reason. Nothing else may lack one.
+NO_EXAMPLES = {
+    "changelog.md": "release notes",
+    "cli.md": "shell commands only: test_cli_docs.py parses each with the real command",
+    "performance.md": "benchmark figures: the commands are benchmarks/ scripts",
+    **{
+        f"reference/{name}.md": "API reference, rendered from the docstrings"
+        for name in ("clients", "errors", "fastapi", "models", "policy", "provisioning", "testing")
+    },
+}
+
+
+def example_problems(pages: list[Path], root: Path, listed: dict[str, str]) -> list[str]:
+    """Why the pages' examples are not all checked: empty when they are."""
+    problems = []
+    names = {str(page.relative_to(root)): page for page in pages}
+    for name, page in names.items():
+        python = [b for b in extract_blocks(page) if b.language in _PYTHON]
+        if python and not runnable(page):
+            problems.append(f"{name}: every Python block is marked not-run")
+        elif not python and name not in listed:
+            problems.append(f"{name}: no runnable example, and not listed in NO_EXAMPLES")
+        elif python and name in listed:
+            problems.append(f"{name}: has runnable examples but is listed in NO_EXAMPLES")
+    problems += [
+        f"{name}: listed in NO_EXAMPLES but no such page" for name in listed - names.keys()
+    ]
+    return problems
+
+
+def test_every_page_has_checked_examples_or_says_why_not() -> None:
+    assert example_problems(PAGES, DOCS, NO_EXAMPLES) == []
+
+
+RUNNABLE = [page for page in PAGES if runnable(page)]
+
+
+@pytest.mark.parametrize("page", RUNNABLE, ids=[str(p.relative_to(DOCS)) for p in RUNNABLE])
 async def test_page_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = runnable(page)
-    if not blocks:
-        return  # a page without runnable Python (reference pages, the changelog)
+    assert blocks
     async with StytchEmulator(seed=0) as emu:
         monkeypatch.setenv("STYTCH_PROJECT_ID", emu.project_id)
         monkeypatch.setenv("STYTCH_SECRET", emu.secret)
@@ -160,10 +212,42 @@ async def test_page_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) ->
             await run_defined_tests(before, namespace)
 
 
-def test_the_guides_have_runnable_examples() -> None:
-    # The guides teach by example; a page whose every block was switched off is a bug.
-    for name in ("index", "auth", "fastapi", "provisioning", "retries", "errors", "testing"):
-        assert runnable(DOCS / f"{name}.md"), f"{name}.md has no runnable example"
+def test_the_guard_refuses_pages_whose_examples_are_not_checked(tmp_path: Path) -> None:
+    (tmp_path / "skipped.md").write_text(
+        "<!-- not-run: for later -->\n```python\nx = 1\n```\n", encoding="utf-8"
+    )
+    (tmp_path / "prose.md").write_text("Only words.\n\n```bash\nls\n```\n", encoding="utf-8")
+    (tmp_path / "runs.md").write_text("```python\nx = 1\n```\n", encoding="utf-8")
+    (tmp_path / "listed.md").write_text("Words.\n", encoding="utf-8")
+    pages = sorted(tmp_path.glob("*.md"))
+    assert example_problems(pages, tmp_path, {"listed.md": "why", "runs.md": "why"}) == [
+        "prose.md: no runnable example, and not listed in NO_EXAMPLES",
+        "runs.md: has runnable examples but is listed in NO_EXAMPLES",
+        "skipped.md: every Python block is marked not-run",
+    ]
+    assert example_problems(pages, tmp_path, {"listed.md": "why", "gone.md": "why"})[-1] == (
+        "gone.md: listed in NO_EXAMPLES but no such page"
+    )
+
+
+async def test_a_plain_def_test_in_an_example_is_run(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```python\ncalls = []\ndef test_sync():\n    calls.append(1)\n```\n")
+    (block,) = runnable(page)
+    namespace: dict[str, Any] = {}
+    await run_block(block, namespace)
+    assert await run_defined_tests(set(), namespace) == ["test_sync"]
+    assert namespace["calls"] == [1]
+
+
+async def test_a_plain_def_test_asking_for_a_fixture_is_refused(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```python\ndef test_sync(stytch_emulator):\n    pass\n```\n")
+    (block,) = runnable(page)
+    namespace: dict[str, Any] = {}
+    await run_block(block, namespace)
+    with pytest.raises(AssertionError, match="make it `async def`"):
+        await run_defined_tests(set(), namespace)
 
 
 def test_the_extractor_honours_markers_and_indentation(tmp_path: Path) -> None:

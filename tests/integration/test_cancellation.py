@@ -23,11 +23,23 @@ def acquired(client: scim.SCIMClient) -> int:
     return len(session.connector._acquired)  # type: ignore[union-attr]
 
 
+#: How long a call may take to reach the point the test cancels it at.
+REACH = 10.0
+
+
 async def cancel_after(started: Callable[[], bool], call: Awaitable[object]) -> float:
     task = asyncio.ensure_future(call)
-    while not started():
-        await asyncio.sleep(0.005)
     loop = asyncio.get_running_loop()
+    give_up = loop.time() + REACH
+    while not started():
+        if task.done():
+            raise AssertionError("the call ended before the point to cancel it at") from (
+                task.exception()
+            )
+        if loop.time() > give_up:
+            task.cancel()
+            raise AssertionError(f"the call did not reach the point to cancel it at in {REACH} s")
+        await asyncio.sleep(0.005)
     begin = loop.time()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -78,12 +90,14 @@ async def test_cancel_during_reconciliation_of_a_create(emu: StytchEmulator) -> 
     ]
 
 
-@pytest.mark.parametrize("attempt_timeout", [0.2, 0.4])
+@pytest.mark.parametrize("attempt_timeout", [0.3, 0.6])
 async def test_deadline_is_never_overrun_by_more_than_one_attempt(
     emu: StytchEmulator, attempt_timeout: float
 ) -> None:
+    # The first attempt ends (by its timeout) at 0.6 s at most, leaving 0.4 s for the
+    # second one to start before the deadline.
     emu.script(fault="stall_after_commit", route="get", times=100, stall_seconds=30)
-    deadline = 0.5
+    deadline = 1.0
     policy = scim.RetryPolicy(deadline=deadline, initial_delay=0.01, max_attempts=100)
     async with scim.SCIMClient(
         emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=attempt_timeout

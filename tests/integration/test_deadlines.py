@@ -166,8 +166,12 @@ async def test_concurrent_closes_all_return(emu: StytchEmulator) -> None:
 async def test_calls_refused_for_their_deadline_leave_the_rate_limiter_as_it_was(
     emu: StytchEmulator,
 ) -> None:
-    limiter = scim.AdaptiveRateLimiter(max_rate=10)  # a send every 0.1 s
-    policy = scim.RetryPolicy(deadline=0.15)
+    # A send every second and a deadline of 1.5 s: the slots at 0 and 1 s fit, the one
+    # at 2 s does not. Half a second of margin each way (the third create may start
+    # up to 0.5 s late and still be refused; the second has 0.5 s to be answered), so
+    # a loaded machine cannot flip the count.
+    limiter = scim.AdaptiveRateLimiter(max_rate=1)
+    policy = scim.RetryPolicy(deadline=1.5)
     async with scim.SCIMClient(
         emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=limiter, retry=policy
     ) as client:
@@ -176,9 +180,9 @@ async def test_calls_refused_for_their_deadline_leave_the_rate_limiter_as_it_was
             return_exceptions=True,
         )
         refused = [r for r in results if isinstance(r, scim.RequestTimeoutError)]
-        assert len(refused) == 18 and not any(r.sent for r in refused)
-        # Only the two creates that went out claimed slots: the next is 0.2 s away at
-        # most, not 2 s (which would hold every later call back).
-        assert limiter.delay(time.monotonic()) <= 0.2
+        assert len(refused) == 18 and not any(r.sent for r in refused), results
+        # Only the two creates that went out claimed slots: the next is at most 2 s
+        # away, not 20 s (which would hold every later call back).
+        assert limiter.delay(time.monotonic()) <= 2.0
         assert (await client.get_connection(ORG)).connection is None
     assert emu.stats.count("create") == 2

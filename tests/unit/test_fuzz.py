@@ -4,14 +4,17 @@ and every request path is well-formed."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 import stytch_scim_async as scim
+from stytch_scim_async._endpoints import ENDPOINTS
 from stytch_scim_async._sansio import Request, error_from_response, retry_after
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -39,7 +42,35 @@ class RecordingTransport:
         return 200, {}, OK
 
 
-TEXT = st.text(max_size=40) | st.text(min_size=1000, max_size=3000, alphabet="ab/.%?#\r\n")
+PLAIN = st.from_regex(r"[A-Za-z0-9_-]{1,30}", fullmatch=True)
+ODD = st.sampled_from(["", " ", ".", "..", "a/b", "a b", "é", "x\ud800", "x\ny", "a" * 1025])
+TEXT = (
+    PLAIN
+    | ODD
+    | st.text(max_size=40)
+    | st.text(min_size=1000, max_size=3000, alphabet="ab/.%?#\r\n")
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def id_ok(value: str) -> bool:
+    """The documented rule for ids (written out again here, not imported)."""
+    return (
+        bool(value.strip())
+        and not _CONTROL.search(value)
+        and value not in (".", "..")
+        and not _SURROGATE.search(value)
+        and len(value) <= 1024
+    )
+
+
+def text_ok(value: str | None) -> bool:
+    return value is None or not _SURROGATE.search(value)
+
+
+def idp_ok(value: str | None) -> bool:
+    return value is None or (bool(value.strip()) and text_ok(value) and not _CONTROL.search(value))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,33 +83,66 @@ async def test_any_arguments_give_a_well_formed_request_or_invalid_request_error
     )
     transport = RecordingTransport()
     client._transport.send = transport.send  # type: ignore[method-assign]
-    calls: list[Callable[[], Awaitable[object]]] = [
-        lambda: client.get_connection(org),
-        lambda: client.update_connection(
-            org, connection_id, display_name=name, identity_provider=idp
+    # Each call, with the arguments it checks and whether each is valid.
+    calls: list[tuple[str, Callable[[], Awaitable[object]], dict[str, bool]]] = [
+        ("get", lambda: client.get_connection(org), {"organization_id": id_ok(org)}),
+        (
+            "update",
+            lambda: client.update_connection(
+                org, connection_id, display_name=name, identity_provider=idp
+            ),
+            {
+                "organization_id": id_ok(org),
+                "connection_id": id_ok(connection_id),
+                "display_name": text_ok(name),
+                "identity_provider": idp_ok(idp),
+            },
         ),
-        lambda: client.rotate_cancel(org, connection_id),
-        lambda: client.delete_connection(org, connection_id),
-        lambda: client.get_groups(org, connection_id, cursor=name),
+        (
+            "rotate_cancel",
+            lambda: client.rotate_cancel(org, connection_id),
+            {"organization_id": id_ok(org), "connection_id": id_ok(connection_id)},
+        ),
+        (
+            "delete",
+            lambda: client.delete_connection(org, connection_id),
+            {"organization_id": id_ok(org), "connection_id": id_ok(connection_id)},
+        ),
+        (
+            "get_groups",
+            lambda: client.get_groups(org, connection_id, cursor=name),
+            {
+                "organization_id": id_ok(org),
+                "connection_id": id_ok(connection_id),
+                "cursor": text_ok(name),
+            },
+        ),
     ]
-    for call in calls:
-        try:
-            await call()
-        except scim.InvalidRequestError as error:
-            assert error.argument in (
-                "organization_id",
-                "connection_id",
-                "identity_provider",
-                "display_name",
-            )
-    for request in transport.requests:
+    for operation, call, checks in calls:
+        sent_before = len(transport.requests)
+        invalid = {argument for argument, ok in checks.items() if not ok}
+        if invalid:
+            # Refused before anything is sent, naming one of the bad arguments.
+            with pytest.raises(scim.InvalidRequestError) as info:
+                await call()
+            assert info.value.argument in invalid
+            assert len(transport.requests) == sent_before
+            continue
+        # Valid arguments: exactly one request goes out, and its answer is decoded.
+        result = await call()
+        assert isinstance(result, ENDPOINTS[operation].response)
+        assert len(transport.requests) == sent_before + 1
+        request = transport.requests[-1]
+        assert request.operation == operation
         parts = urlsplit(request.url)
         segments = parts.path.split("/")
         assert parts.netloc == "test.stytch.com"
         assert segments[:4] == ["", "v1", "b2b", "scim"]
         assert unquote(segments[4]) == org
+        if operation != "get":
+            assert unquote(segments[6]) == connection_id
         assert parts.fragment == ""
-        if request.operation == "get_groups" and name:
+        if operation == "get_groups" and name:
             assert parse_qs(parts.query) == {"cursor": [name]}
         else:
             assert parts.query == ""

@@ -33,11 +33,27 @@ def test_tokens_are_redacted_everywhere() -> None:
     assert "supersecrettoken" not in repr(conn)
     assert "supersecrettoken" not in str(conn)
     assert "<redacted>" in repr(conn)
-    error = scim.TokenLostError(
-        scim.SCIMConnection("o", "c", "active", "d", "okta", "https://x"), attempts=2
-    )
-    assert "c" in str(error)
+
+
+LOST = scim.SCIMConnection(
+    "organization-test-lost-7", "scim-connection-test-lost-7", "active", "d", "okta", "https://x"
+)
+
+
+@pytest.mark.parametrize("pending", [None, "pending-secret-token-31337"])
+def test_token_lost_error_names_the_connection_never_the_token(pending: str | None) -> None:
+    # The message is what an operator acts on: which connection to rotate, in which org.
+    error = scim.TokenLostError(LOST, attempts=2, next_bearer_token=pending)
+    message = str(error)
+    assert "connection scim-connection-test-lost-7 " in message
+    assert "organization organization-test-lost-7 " in message
+    assert "after 2 attempt(s)" in message
     assert error.attempts == 2
+    assert error.next_bearer_token == pending
+    if pending is not None:
+        assert "next_bearer_token" in message  # says where the token is ...
+        for text in (message, repr(error), str(error.args)):
+            assert pending not in text  # ... never what it is
 
 
 ERRORS = [
@@ -107,18 +123,74 @@ SHAPED = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(body=JSON | SHAPED, operation=st.sampled_from(sorted(ENDPOINTS)))
 def test_any_json_body_gives_a_model_or_a_library_error(body: object, operation: str) -> None:
+    endpoint = ENDPOINTS[operation]
     raw = json.dumps(body).encode()
     try:
-        parse_response(ENDPOINTS[operation], 200, {}, raw, NOW)
+        result = parse_response(endpoint, 200, {}, raw, NOW)
     except scim.ResponseDecodeError as error:
         assert error.status_code == 200
         assert len(error.body_excerpt) <= 200
+    else:
+        assert isinstance(result, endpoint.response)
+        assert type(result.status_code) is int
 
 
 @settings(max_examples=200, deadline=None)
 @given(raw=st.binary(max_size=300), status=st.integers(min_value=100, max_value=599))
 def test_any_bytes_and_status_give_a_model_or_a_library_error(raw: bytes, status: int) -> None:
-    try:
-        parse_response(ENDPOINTS["get"], status, {"Retry-After": "x"}, raw, NOW)
-    except scim.StytchSCIMError as error:
-        assert "\n" not in str(error)
+    headers = {"Retry-After": "x"}
+    if 200 <= status < 300:
+        try:
+            result = parse_response(ENDPOINTS["get"], status, headers, raw, NOW)
+        except scim.ResponseDecodeError as error:
+            assert error.status_code == status
+            assert "\n" not in str(error)
+        else:
+            assert isinstance(result, scim.GetConnectionResponse)
+        return
+    with pytest.raises(scim.APIStatusError) as info:
+        parse_response(ENDPOINTS["get"], status, headers, raw, NOW)
+    assert info.value.status_code == status
+    assert str(info.value).startswith(f"HTTP {status}")
+    assert "\n" not in str(info.value)
+
+
+CONNECTION = {
+    "organization_id": "organization-test-m",
+    "connection_id": "scim-connection-test-m",
+    "status": "active",
+    "display_name": "Okta",
+    "identity_provider": "okta",
+    "base_url": "https://x",
+    "bearer_token": "token-test-m",
+    "bearer_token_expires_at": "2027-01-01T00:00:00Z",
+}
+
+
+def test_a_well_formed_create_body_decodes_field_for_field() -> None:
+    body = json.dumps({"request_id": "r-1", "status_code": 200, "connection": CONNECTION})
+    result = parse_response(ENDPOINTS["create"], 200, {}, body.encode(), NOW)
+    assert isinstance(result, scim.CreateConnectionResponse)
+    assert result.request_id == "r-1"
+    assert result.connection.connection_id == "scim-connection-test-m"
+    assert result.connection.bearer_token == "token-test-m"
+    assert result.connection.bearer_token_expires_at == datetime(2027, 1, 1, tzinfo=UTC)
+    assert not result.recovered
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"connection_id": None}, "required field missing @ $.connection.connection_id"),
+        ({"status": 5}, "expected str @ $.connection.status"),
+        ({"bearer_token_expires_at": 17}, "$.connection.bearer_token_expires_at"),
+    ],
+)
+def test_a_body_that_does_not_fit_names_the_field(change: dict[str, object], says: str) -> None:
+    connection = {k: v for k, v in {**CONNECTION, **change}.items() if v is not None}
+    body = json.dumps({"request_id": "r-2", "connection": connection}).encode()
+    with pytest.raises(scim.ResponseDecodeError) as info:
+        parse_response(ENDPOINTS["create"], 200, {"X-Request-Id": "ignored"}, body, NOW)
+    assert says in str(info.value)
+    assert info.value.request_id == "r-2"
+    assert "token-test-m" not in str(info.value)  # the excerpt is redacted

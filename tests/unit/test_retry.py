@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
+import attrs
 import pytest
 
 import stytch_scim_async as scim
@@ -84,9 +87,35 @@ def test_retry_after_is_honoured_with_a_little_jitter() -> None:
     assert policy.delay(1, scim.RateLimitError(status_code=429, retry_after=61)) is None
 
 
-def test_disabled_and_validation() -> None:
-    assert scim.RetryPolicy.disabled().max_attempts == 1
-    assert scim.RetryPolicy() == scim.RetryPolicy()
+def test_the_defaults_are_the_documented_ones() -> None:
+    # docs/retries.md's table of fields is what users tune against.
+    table = (Path(__file__).parents[2] / "docs" / "retries.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", table, re.MULTILINE))
+    policy = scim.RetryPolicy()
+    assert set(rows) == {
+        "max_attempts",
+        "initial_delay",
+        "max_delay",
+        "max_retry_after",
+        "deadline",
+    }
+    for field, documented in rows.items():
+        assert repr(getattr(policy, field)) == documented, field
+
+
+async def test_a_disabled_policy_makes_one_attempt_whatever_the_error(
+    sleeps: SleepRecorder,
+) -> None:
+    for error in (RATE, CONNECT, TIMEOUT, status_error(503)):
+        attempt = Script(error)
+        policy = attrs.evolve(scim.RetryPolicy.disabled(), sleep=sleeps)
+        with pytest.raises(type(error)):
+            await run(policy, attempt)
+        assert attempt.calls == 1
+    assert sleeps.delays == []
+
+
+def test_validation() -> None:
     with pytest.raises(scim.InvalidRequestError, match="max_attempts"):
         scim.RetryPolicy(max_attempts=0)
     with pytest.raises(scim.InvalidRequestError, match="initial_delay"):

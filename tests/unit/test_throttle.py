@@ -1,13 +1,16 @@
-"""The retry budget and the adaptive rate limiter, driven by a fake clock."""
+"""The retry budget and the adaptive rate limiter, driven by a fake clock, and the
+limiter fed by a real client (which must report every success and every 429)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 import pytest
 
 import stytch_scim_async as scim
+from stytch_scim_async.testing import StytchEmulator
 
 
 def test_budget_costs_and_refunds() -> None:
@@ -175,3 +178,33 @@ def test_asking_for_the_delay_claims_nothing() -> None:
     assert [limiter.delay(0.0) for _ in range(3)] == pytest.approx([0.1, 0.1, 0.1])
     assert limiter.reserve(0.0) == pytest.approx(0.1)
     assert scim.AdaptiveRateLimiter().delay(5.0) == 0.0  # inert: never waits
+
+
+async def test_the_pace_recovers_once_throttling_stops(emu: StytchEmulator) -> None:
+    # Two 429s in a row turn pacing on at 9 requests/s (nothing was delivered before).
+    # Then every call succeeds: the client reports each success to its limiter, whose
+    # rate grows until it is far above what the client sends and it steps aside. A
+    # client that stopped reporting successes would stay paced at 9/s for ever.
+    limiter = scim.AdaptiveRateLimiter(hold=0.0, relax=0.3)
+    emu.script(fault="rate_limit", route="get", times=2, retry_after=0)
+    async with scim.SCIMClient(
+        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=limiter, timeout=5
+    ) as client:
+        await client.get_connection("organization-test-pace")
+        assert client.rate_limiter is limiter
+        assert limiter.throttles == 2
+        assert limiter.pacing
+        paced_at = limiter.current_rate
+        assert paced_at < 10
+        rates = []
+        for _ in range(40):  # at 9/s, 40 calls would take 4.4 s; growth ends it far sooner
+            await client.get_connection("organization-test-pace")
+            rates.append(limiter.current_rate)
+            if not limiter.pacing:
+                break
+    assert not limiter.pacing, f"still paced at {limiter.current_rate:.1f}/s after 40 successes"
+    assert limiter.current_rate == math.inf
+    # It grew call after call (strictly: time passes between two calls) until it stepped aside.
+    assert paced_at < rates[0]
+    assert all(a < b for a, b in itertools.pairwise(rates))
+    assert emu.stats.count("get") == 3 + len(rates)
