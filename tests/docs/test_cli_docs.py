@@ -164,7 +164,12 @@ async def test_the_documented_api_commands_work_against_the_emulator(
             assert result.exit_code == 0, (where, args, result.output)
             if args[0] == "provision":
                 text = await asyncio.to_thread((tmp_path / args[3]).read_text, encoding="utf-8")
-                rows = [json.loads(line) for line in text.splitlines()]
+                records = [json.loads(line) for line in text.splitlines()]
+                assert records[0]["kind"] == "header"
+                assert records[0]["project_id"] == emu.project_id
+                rows = [r for r in records if r["kind"] == "result"]
+                pending = sorted(r["organization_id"] for r in records if r["kind"] == "pending")
+                assert pending == ["organization-test-acme", "organization-test-globex"]
                 assert sorted(row["organization_id"] for row in rows) == [
                     "organization-test-acme",
                     "organization-test-globex",
