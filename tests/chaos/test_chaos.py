@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 import stytch_scim_async as scim
-from stytch_scim_async.testing import Faults, RetryAfterMode, StytchEmulator
+from stytch_scim_async.testing import Faults, RateLimitMode, RetryAfterMode, StytchEmulator
 
 ORGS = int(os.environ.get("CHAOS_ORGS", "1000"))
 #: A run of 1,000 organizations takes about 4 s here; the suite-wide 60 s is too
@@ -27,6 +27,8 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(120 + ORGS // 50)]
 #: room while still catching a retry storm (which multiplies by max_attempts).
 AMPLIFICATION_BOUND = 1.6
 PREEXISTING_SHARE = 0.05
+#: Rows repeated later in the input (a duplicated CSV row, two workers' shares).
+DUPLICATE_SHARE = 0.02
 #: New organizations left failed with a connection committed (a TokenLostError or an
 #: ambiguous error, never a silent loss). Each needs a create whose reply was lost
 #: (about 4 % of creates here) and then a recovery whose calls all failed
@@ -41,33 +43,44 @@ def secret_windows(text: str, size: int = 8) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "verify_absent"), [("seconds", False), (None, False), ("http-date", True)]
+    ("retry_after", "verify_absent", "windows"),
+    [
+        ("seconds", False, "token-bucket"),
+        (None, False, "token-bucket"),
+        ("http-date", True, "token-bucket"),
+    ],
 )
 async def test_provision_under_every_fault(
-    retry_after: RetryAfterMode | None, verify_absent: bool, caplog: pytest.LogCaptureFixture
+    retry_after: RetryAfterMode | None,
+    verify_absent: bool,
+    windows: RateLimitMode,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Pre-existing connections carry their own names, except with `verify_absent`, where
-    they are identical to the request: the one case the API alone cannot tell apart."""
+    """Half the pre-existing connections are identical to their request (the one case
+    the API alone cannot tell from a lost reply: only the batch's proof of absence
+    protects them), half carry their own names; some rows are repeated."""
     faults = dataclasses.replace(
         Faults.chaos(0.01, stall_seconds=1.0),
         rate_limit=600.0,
-        rate_limit_mode="token-bucket",  # what this test was written against
+        rate_limit_mode=windows,
         burst=100,
         retry_after=retry_after,
     )
     rng = random.Random(7)
-    requests = [
+    unique = [
         scim.ProvisionRequest(f"organization-test-chaos-{i:06d}", f"Org {i}", "okta")
         for i in range(ORGS)
     ]
+    repeated = [r for r in unique if rng.random() < DUPLICATE_SHARE]
+    requests = unique + repeated
     async with StytchEmulator(faults=faults, seed=11) as emu:
         preexisting = {
             r.organization_id: emu.add_connection(
                 r.organization_id,
-                display_name=(r.display_name or "") if verify_absent else "Legacy SCIM",
+                display_name=(r.display_name or "") if rng.random() < 0.5 else "Legacy SCIM",
                 identity_provider="okta",
             )
-            for r in requests
+            for r in unique
             if rng.random() < PREEXISTING_SHARE
         }
         before = {org: emu.active_token(org) for org in preexisting}
@@ -92,10 +105,20 @@ async def test_provision_under_every_fault(
         stats = emu.stats
         state = emu.state
 
-        # 1. Exactly one outcome per request.
+        # 1. Exactly one outcome per request; a repeated row is refused, never sent.
         assert sorted(o.request.organization_id for o in outcomes) == sorted(
             r.organization_id for r in requests
         )
+        refused = [
+            o
+            for o in outcomes
+            if isinstance(o.error, scim.InvalidRequestError) and "more than once" in str(o.error)
+        ]
+        assert sorted(o.request.organization_id for o in refused) == sorted(
+            r.organization_id for r in repeated
+        )
+        assert all(o.bearer_token is None and o.attempts == 0 for o in refused)
+        outcomes = [o for o in outcomes if o not in refused]
         by_status = Counter(o.status.value for o in outcomes)
         # 2. Every token we hold is the one Stytch would accept.
         for outcome in outcomes:
@@ -159,7 +182,8 @@ async def test_provision_under_every_fault(
         assert leaks == []
 
     print(
-        f"\nchaos retry_after={retry_after} verify_absent={verify_absent}: {ORGS} orgs, "
+        f"\nchaos {windows} retry_after={retry_after} verify_absent={verify_absent}: {ORGS} orgs "
+        f"({len(repeated)} rows repeated, {len(preexisting)} pre-existing), "
         f"outcomes {dict(by_status)}, "
         f"faults {dict(stats.faults)}, requests {stats.total_requests} "
         f"(amplification {amplification:.3f}), failed with a connection committed {unsure} "
