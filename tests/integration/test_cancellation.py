@@ -4,7 +4,11 @@ leaves no task behind; a deadline is never overrun by more than one attempt."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import tomllib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +113,31 @@ async def test_deadline_is_never_overrun_by_more_than_one_attempt(
         elapsed = loop.time() - begin
     assert elapsed <= deadline + attempt_timeout
     assert emu.stats.count("get") >= 2
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_hung_async_test_fails_by_the_suite_timeout(tmp_path: Path) -> None:
+    # The suite's per-test limit must cut an async test blocked on its event loop
+    # (pytest-timeout with pytest-asyncio), failing that test rather than the run.
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["pytest"]
+    assert options["ini_options"]["timeout"] == 60
+    (tmp_path / "test_hangs.py").write_text(
+        "import asyncio\n\n"
+        "async def test_hangs():\n    await asyncio.Event().wait()\n\n"
+        "def test_runs_after():\n    pass\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml")]
+    command += ["--rootdir", str(tmp_path), "-p", "no:cacheprovider", "-o", "timeout=1", "-q"]
+    run = subprocess.run(
+        [*command, str(tmp_path / "test_hangs.py")],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Timeout (>1.0s) from pytest-timeout" in run.stdout
+    assert "1 failed, 1 passed" in run.stdout
