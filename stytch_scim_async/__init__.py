@@ -11,15 +11,9 @@ from __future__ import annotations
 from . import errors
 from ._client import SCIMClient
 from ._config import Timeout
+from ._handover import ProvisionAbandonedError, ProvisionBatch
 from ._member import MemberSCIMClient
-from ._provision import (
-    ProvisionAbandonedError,
-    ProvisionBatch,
-    ProvisionOutcome,
-    ProvisionProgress,
-    ProvisionRequest,
-    ProvisionStatus,
-)
+from ._records import ProvisionOutcome, ProvisionProgress, ProvisionRequest, ProvisionStatus
 from ._retry import RetryPolicy
 from ._throttle import AdaptiveRateLimiter, RetryBudget
 from ._version import __version__

@@ -4,7 +4,6 @@ policy (retries, budget, rate limiter); everything it sends is built by the pure
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import copy
 import os
 import time
@@ -17,12 +16,14 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from . import errors
 from ._config import Timeout
 from ._endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
+from ._receipt import current_receipt
 from ._recovery import ROTATIONS, OrgLocks, Recovery
 from ._retry import RetryDecision, RetryPolicy
 from ._sansio import (
     USER_AGENT,
     Request,
     RequestHeaders,
+    Secret,
     basic_auth,
     build_request,
     check_base_url,
@@ -44,18 +45,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-__all__ = ["LIVE_URL", "TEST_URL", "count_requests_in", "env_or"]
-
-#: Counts the HTTP requests sent on behalf of the current task, when set.
-_REQUEST_COUNTER: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "stytch_scim_request_counter", default=None
-)
-
-
-def count_requests_in(counter: list[int]) -> None:
-    """Make every request the current task sends from now on add one to `counter[0]`."""
-    _REQUEST_COUNTER.set(counter)
-
+__all__ = ["LIVE_URL", "TEST_URL", "env_or"]
 
 T = TypeVar("T")
 
@@ -76,7 +66,8 @@ class _BaseClient:
         self,
         *,
         user: str,
-        password: str,
+        password: Secret,
+        secret_name: str,
         base_url: str,
         retry: RetryPolicy | None,
         timeout: Timeout | float | None,
@@ -97,9 +88,11 @@ class _BaseClient:
         self.timeout = Timeout.coerce(timeout)
         self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
         self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
+        # The secret is checked and read last: every other argument can fail first
+        # without it in a plain local.
         self._headers = RequestHeaders(
             {
-                "Authorization": basic_auth(user, password),
+                "Authorization": basic_auth(user, check_secret(secret_name, password.value)),
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
             }
@@ -201,9 +194,9 @@ class _BaseClient:
                     sent=False,
                 )
             wait = limiter.reserve(now)
-        counter = _REQUEST_COUNTER.get()
-        if counter is not None:
-            counter[0] += 1
+        receipt = current_receipt()
+        if receipt is not None:
+            receipt.requests += 1
         return endpoint, request, wait
 
     def _finish(
@@ -382,6 +375,7 @@ class _BaseClient:
         verify_absent: bool | None = None,
         maybe_sent: bool = False,
         proven_absent: bool = False,
+        proof_mark: int | None = None,
     ) -> Coroutine[Any, Any, CreateConnectionResponse]:
         self._admit()
         params = self._params(
@@ -408,6 +402,7 @@ class _BaseClient:
             else verify_absent,
             maybe_sent=maybe_sent,
             proven_absent=proven_absent,
+            proof_mark=proof_mark,
         )
 
     def _update(

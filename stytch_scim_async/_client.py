@@ -17,8 +17,9 @@ from ._base import LIVE_URL, TEST_URL, _BaseClient, env_or
 from ._config import Timeout
 from ._endpoints import Mode
 from ._retry import RetryPolicy
+from ._sansio import Secret
 from ._throttle import AdaptiveRateLimiter, RetryBudget
-from ._validate import check_id, check_secret
+from ._validate import check_id
 from .models import (
     CreateConnectionResponse,
     DeleteConnectionResponse,
@@ -69,15 +70,17 @@ class SCIMClient(_BaseClient):
         retry_budget: RetryBudget | None = None,
         rate_limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
+        box = Secret(env_or(secret, "STYTCH_SECRET"))
+        del secret  # from here on only in `box`, whose repr hides it
         self.project_id = check_id(
             "project_id (or STYTCH_PROJECT_ID)", env_or(project_id, "STYTCH_PROJECT_ID")
         )
-        password = check_secret("secret (or STYTCH_SECRET)", env_or(secret, "STYTCH_SECRET"))
         if base_url is None:
             base_url = LIVE_URL if self.project_id.startswith("project-live-") else TEST_URL
         super().__init__(
             user=self.project_id,
-            password=password,
+            password=box,
+            secret_name="secret (or STYTCH_SECRET)",  # noqa: S106 - its name
             base_url=base_url,
             retry=retry,
             timeout=timeout,
@@ -88,8 +91,11 @@ class SCIMClient(_BaseClient):
             rate_limiter=rate_limiter,
         )
 
-    def __repr__(self) -> str:
-        return f"SCIMClient(project_id={self.project_id!r}, base_url={self.base_url!r})"
+    def __repr__(self) -> str:  # safe on a half-built client (a failed constructor)
+        project_id = getattr(self, "project_id", None)
+        return (
+            f"SCIMClient(project_id={project_id!r}, base_url={getattr(self, '_base_url', None)!r})"
+        )
 
     def create_connection(
         self,

@@ -9,8 +9,9 @@ from ._base import LIVE_URL, TEST_URL, _BaseClient, env_or
 from ._config import Timeout
 from ._endpoints import Mode
 from ._retry import RetryPolicy
+from ._sansio import Secret
 from ._throttle import AdaptiveRateLimiter, RetryBudget
-from ._validate import check_id, check_secret
+from ._validate import check_id
 from .models import (
     CreateConnectionResponse,
     DeleteConnectionResponse,
@@ -57,16 +58,18 @@ class MemberSCIMClient(_BaseClient):
         retry_budget: RetryBudget | None = None,
         rate_limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
+        box = Secret(session_token)
+        del session_token  # from here on only in `box`, whose repr hides it
         self.public_token = check_id(
             "public_token (or STYTCH_PUBLIC_TOKEN)", env_or(public_token, "STYTCH_PUBLIC_TOKEN")
         )
-        password = check_secret("session_token", session_token)
         if base_url is None:
             live = self.public_token.startswith("public-token-live-")
             base_url = LIVE_URL if live else TEST_URL
         super().__init__(
             user=self.public_token,
-            password=password,
+            password=box,
+            secret_name="session_token",  # noqa: S106 - its name
             base_url=base_url,
             retry=retry,
             timeout=timeout,
@@ -77,8 +80,10 @@ class MemberSCIMClient(_BaseClient):
             rate_limiter=rate_limiter,
         )
 
-    def __repr__(self) -> str:
-        return f"MemberSCIMClient(public_token={self.public_token!r}, base_url={self.base_url!r})"
+    def __repr__(self) -> str:  # safe on a half-built client (a failed constructor)
+        public_token = getattr(self, "public_token", None)
+        base_url = getattr(self, "_base_url", None)
+        return f"MemberSCIMClient(public_token={public_token!r}, base_url={base_url!r})"
 
     async def create_connection(
         self,

@@ -102,11 +102,15 @@ def evidence_for(
     """The evidence a GET's answer (`connection`, None when there is none) gives."""
     if connection is None or not connection.active:
         return Evidence(answered=True)
+    # Named by a slug or an external id, the organization's proof and lock were taken
+    # under another name than the one a call using its id holds: no proof then.
+    named = params.get("organization_id")
+    canonical = named is None or connection.organization_id == named
     return Evidence(
         answered=True,
         active=True,
         in_doubt=in_doubt,
-        proven_absent=proven_absent,
+        proven_absent=proven_absent and canonical,
         fields_agree=fits_request(connection, params),
         rotating=connection.rotating,
         assigned=bool(connection.scim_group_implicit_role_assignments),

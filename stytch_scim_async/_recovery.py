@@ -22,6 +22,8 @@ with it: a recovery whose complete cannot be confirmed hands its token over in
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
 from collections.abc import Coroutine
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -30,8 +32,10 @@ import attrs
 
 from . import errors
 from ._endpoints import ENDPOINTS, RetryKind
+from ._receipt import current_receipt
 from ._reconcile import Verdict, decide, evidence_for
 from ._retry import RetryPolicy
+from ._unclaimed import write_unclaimed
 from .models import (
     CreateConnectionResponse,
     DeleteConnectionResponse,
@@ -50,6 +54,13 @@ __all__ = ["OrgLocks", "Recovery"]
 
 _BASE_FIELDS = tuple(f.name for f in attrs.fields(_ConnectionBase))
 ROTATIONS = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
+#: Stytch ends its own processing of a request within 30 s: an attempt that got no
+#: answer (a timeout, a dropped connection) may still commit until then, so a look
+#: that shows no connection sooner proves nothing about it.
+STYTCH_PROCESSING_BOUND = 31.0
+#: Organizations whose last create or rotation OrgLocks remembers, to void proofs
+#: taken before it; an older proof than the oldest forgotten activity counts as void.
+REMEMBERED_ORGANIZATIONS = 65_536
 
 
 def _org(params: dict[str, Any]) -> dict[str, Any]:
@@ -66,30 +77,54 @@ class _Entry:
 
 class OrgLocks:
     """Per-organization exclusivity for creates and rotations, shared by every view of
-    one client. Memory is bounded by the organizations with a call in flight."""
+    one client, and the memory that voids a proof of absence taken before another
+    call for the organization ran. Bounded: the organizations with a call in flight,
+    and the last `REMEMBERED_ORGANIZATIONS` that had one."""
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
+        self._seq = 0
+        self._recent: OrderedDict[str, int] = OrderedDict()
+        self._forgotten = 0
 
-    async def acquire(self, key: str) -> bool:
-        """Wait for `key`; True when another call held or awaited it (contended)."""
+    def mark(self) -> int:
+        """A point in this client's history: take it before a proof of absence."""
+        return self._seq
+
+    async def acquire(self, key: str, since: int | None = None) -> bool:
+        """Wait for `key`. True (quiet) when no other call for it held or awaited it,
+        and, with `since` (a `mark()`), none has run since that mark either."""
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
-        contended = entry.users > 0
+        quiet = entry.users == 0 and (since is None or self._untouched(key, since))
         entry.users += 1
         try:
             await entry.lock.acquire()
         except BaseException:
             self._drop(key, entry)
             raise
-        return contended
+        self._touch(key)
+        return quiet
 
     def release(self, key: str) -> None:
         """Let the next call for `key` in."""
         entry = self._entries[key]
         entry.lock.release()
+        self._touch(key)
         self._drop(key, entry)
+
+    def _touch(self, key: str) -> None:
+        self._seq += 1
+        recent = self._recent
+        recent[key] = self._seq
+        recent.move_to_end(key)
+        if len(recent) > REMEMBERED_ORGANIZATIONS:
+            _, self._forgotten = recent.popitem(last=False)
+
+    def _untouched(self, key: str, since: int) -> bool:
+        last = self._recent.get(key)
+        return since >= self._forgotten if last is None else last <= since
 
     def _drop(self, key: str, entry: _Entry) -> None:
         entry.users -= 1
@@ -112,6 +147,9 @@ class _Create:
     proven_absent: bool = False
     #: An attempt since the last proof of absence may have committed.
     in_doubt: bool = False
+    #: When the latest attempt that got no answer at all failed (`time.monotonic()`):
+    #: Stytch may commit it later, so absence seen sooner clears no doubt.
+    unanswered_at: float | None = None
     #: The latest failure after which the create may have committed.
     ambiguity: errors.StytchSCIMError | None = None
     #: The call ended on a verdict, not on Stytch's answer.
@@ -119,6 +157,15 @@ class _Create:
     #: A recovery's connection and token, so a deadline that cuts it short names both.
     connection: SCIMConnection | None = None
     next_token: str | None = attrs.field(default=None, repr=False)
+
+
+def _held(call: _Create) -> str:
+    assert call.next_token is not None
+    return call.next_token
+
+
+def _last_four(call: _Create) -> str:
+    return _held(call)[-4:]
 
 
 class Recovery:
@@ -150,15 +197,21 @@ class Recovery:
         verify_absent: bool,
         maybe_sent: bool,
         proven_absent: bool,
+        proof_mark: int | None = None,
     ) -> CreateConnectionResponse:
-        """The whole create, under one deadline and the organization's lock."""
+        """The whole create, under one deadline and the organization's lock.
+
+        `proof_mark` (a `OrgLocks.mark()`) is when the caller's proof of absence was
+        taken: it is void if another call for the organization ran since."""
         call = _Create(params, headers, recover_token)
         client = self._client
         try:
             return await client._bounded(
                 "create",
                 RetryKind.CREATE,
-                partial(self._locked_create, call, verify_absent, maybe_sent, proven_absent),
+                partial(
+                    self._locked_create, call, verify_absent, maybe_sent, proven_absent, proof_mark
+                ),
             )
         except errors.RequestTimeoutError as exc:
             if call.connection is not None:  # a recovery cut short: name the connection
@@ -167,6 +220,35 @@ class Recovery:
                 ) from None
             exc.may_have_committed = exc.may_have_committed or call.in_doubt
             raise
+        except errors.StytchSCIMError as exc:
+            if not call.decided:  # a verdict's error says what it means itself
+                exc.may_have_committed = exc.may_have_committed or call.in_doubt
+            raise
+        except asyncio.CancelledError:
+            self._hand_over_on_cancel(call)
+            raise
+
+    @staticmethod
+    def _hand_over_on_cancel(call: _Create) -> None:
+        """A create cancelled mid-recovery holds a token nobody will receive: a batch's
+        receipt takes it; a single call's goes to the last-resort file."""
+        if call.next_token is None or call.connection is None:
+            return
+        receipt = current_receipt()
+        if receipt is not None:
+            receipt.connection, receipt.next_token = call.connection, call.next_token
+            return
+        connection = call.connection
+        write_unclaimed(
+            [call],
+            lambda c: {
+                "organization_id": connection.organization_id,
+                "connection_id": connection.connection_id,
+                "next_bearer_token": c.next_token,
+                "token_confirmed": False,
+            },
+            "create_connection cancelled during a token recovery",
+        )
 
     async def _locked_create(
         self,
@@ -174,14 +256,15 @@ class Recovery:
         verify_absent: bool,
         maybe_sent: bool,
         proven_absent: bool,
+        proof_mark: int | None,
         ends: float | None,
     ) -> CreateConnectionResponse:
         key = call.params.get("organization_id", "")
         locks = self._client._org_locks
-        contended = await locks.acquire(key)
+        quiet = await locks.acquire(key, proof_mark if proven_absent else None)
         try:
             # A proof taken before another call for this organization ran is stale.
-            call.proven_absent = proven_absent and not contended
+            call.proven_absent = proven_absent and quiet
             if verify_absent or maybe_sent:
                 early = await self._check_first(call, maybe_sent, ends)
                 if early is not None:
@@ -196,17 +279,17 @@ class Recovery:
         """GET before any POST: absence proven, or (`maybe_sent`: an earlier process may
         have sent this create) the table decides on what is there."""
         client = self._client
+        call.in_doubt = maybe_sent  # until the look says otherwise
         current: GetConnectionResponse = await client._attempts(
             "get", RetryKind.SAFE, _org(call.params), call.headers, None, ends
         )
         connection = current.connection
         if connection is None or not connection.active:
-            call.proven_absent = True
+            call.proven_absent, call.in_doubt = True, False
             return None
         if not maybe_sent:
             call.decided = True
             raise self._exists(current, connection, "nothing was sent")
-        call.in_doubt = True
         return await self._act(call, current, None)
 
     async def _post(self, call: _Create, ends: float | None) -> CreateConnectionResponse:
@@ -245,6 +328,8 @@ class Recovery:
         if RetryPolicy.is_ambiguous(failure):
             call.in_doubt = True
             call.ambiguity = failure
+            if isinstance(failure, errors.TransportError):  # no answer: it may commit later
+                call.unanswered_at = time.monotonic()
         elif not (call.in_doubt and isinstance(failure, errors.ConnectionExistsError)):
             raise failure  # Stytch's real answer: the retry policy decides
         current = await self._look(call.params, call.headers)
@@ -271,7 +356,11 @@ class Recovery:
         )
         if verdict is Verdict.POST_AGAIN:  # only after a POST: a first check returned
             assert failure is not None
-            call.in_doubt, call.ambiguity, call.proven_absent = False, None, True
+            late = call.unanswered_at
+            if late is None or time.monotonic() - late >= STYTCH_PROCESSING_BOUND:
+                # Nothing of ours can still commit: the doubt is cleared, absence proven.
+                call.in_doubt, call.ambiguity, call.proven_absent = False, None, True
+                call.unanswered_at = None
             raise failure
         assert connection is not None
         call.decided = True
@@ -310,8 +399,11 @@ class Recovery:
             started = await self._rotation("rotate_start", target, headers)
         except errors.StytchSCIMError as exc:
             raise errors.TokenLostError(connection) from exc
-        next_token: str = started.connection.next_bearer_token
-        call.next_token = next_token  # a deadline may cut what follows
+        # Kept only on `call` (its repr hides it), never in a local a traceback shows.
+        call.next_token = started.connection.next_bearer_token
+        receipt = current_receipt()
+        if receipt is not None:
+            receipt.connection, receipt.next_token = connection, call.next_token
         failure: errors.StytchSCIMError | None = None
         try:
             completed = await self._rotation("rotate_complete", target, headers)
@@ -319,7 +411,7 @@ class Recovery:
             completed, failure = None, exc
         fresh: SCIMConnection | None = completed.connection if completed is not None else None
         answer: GetConnectionResponse | RotateCompleteResponse | None = completed
-        if fresh is None or fresh.bearer_token_last_four != next_token[-4:]:
+        if fresh is None or fresh.bearer_token_last_four != _last_four(call):
             # Unconfirmed (the complete failed, or its reply does not show our token):
             # one look tells whether the rotation completed with our token.
             answer = await self._look(call.params, headers)
@@ -328,9 +420,9 @@ class Recovery:
                 answer is None
                 or fresh is None
                 or fresh.connection_id != connection.connection_id
-                or fresh.bearer_token_last_four != next_token[-4:]
+                or fresh.bearer_token_last_four != _last_four(call)
             ):
-                error = errors.TokenLostError(connection, next_bearer_token=next_token)
+                error = errors.TokenLostError(connection, next_bearer_token=call.next_token)
                 raise error from failure
         assert answer is not None
         return CreateConnectionResponse(
@@ -338,7 +430,7 @@ class Recovery:
             status_code=answer.status_code,
             connection=SCIMConnectionWithToken(
                 **{name: getattr(fresh, name) for name in _BASE_FIELDS},
-                bearer_token=next_token,
+                bearer_token=_held(call),
                 bearer_token_expires_at=fresh.bearer_token_expires_at,
                 scim_group_implicit_role_assignments=fresh.scim_group_implicit_role_assignments,
             ),

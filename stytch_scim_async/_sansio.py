@@ -28,6 +28,7 @@ from ._version import __version__
 __all__ = [
     "Request",
     "RequestHeaders",
+    "Secret",
     "basic_auth",
     "build_request",
     "check_base_url",
@@ -54,6 +55,19 @@ class Request:
     url: str
     headers: Mapping[str, str] = attrs.field(repr=False)
     body: bytes | None = attrs.field(default=None, repr=False)
+
+
+class Secret:
+    """A credential in an object whose repr says nothing, so that a constructor that
+    fails does not leave it in a frame a locals-capturing traceback shows."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret(<redacted>)"
 
 
 class RequestHeaders:
@@ -188,7 +202,10 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    # A control character (a newline) in a server's field must not split a log line.
+    return value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
 
 
 _STATUS_CLASSES: dict[int, type[errors.APIStatusError]] = {

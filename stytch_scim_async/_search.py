@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 from . import errors
 from ._endpoints import RetryKind
+from ._records import ProvisionOutcome, ProvisionRequest, ProvisionStatus
 
 if TYPE_CHECKING:
     from ._client import SCIMClient
-    from ._provision import ProvisionOutcome, ProvisionRequest
     from .models import OrganizationSearchResponse
 
 __all__ = ["SEARCH_CHUNK", "active_connections", "screened"]
@@ -42,10 +42,12 @@ SEARCH_PAGE = 250
 
 async def active_connections(
     client: SCIMClient, organization_ids: Sequence[str]
-) -> dict[str, str] | None:
-    """Organization → its active connection's id, for those of `organization_ids` that
-    have one; None when the search was refused or failed (nothing is proven then)."""
-    found: dict[str, str] = {}
+) -> dict[str, str | None] | None:
+    """Organization → its active connection's id (None: it has none), for every one of
+    `organization_ids` the search returned; None when the search was refused or failed
+    (nothing is proven then). An id the search did not return (a slug, an external
+    id, a typo) proves nothing either: it is simply absent from the answer."""
+    found: dict[str, str | None] = {}
     query = {
         "operator": "AND",
         "operands": [{"filter_name": "organization_ids", "filter_value": list(organization_ids)}],
@@ -67,8 +69,9 @@ async def active_connections(
             return None
         for organization in page.organizations:
             connection = organization.scim_active_connection
-            if connection is not None:
-                found[organization.organization_id] = connection.connection_id
+            found[organization.organization_id] = (
+                connection.connection_id if connection is not None else None
+            )
         cursor = page.results_metadata.next_cursor or None
         if cursor is None:
             return found
@@ -135,19 +138,19 @@ async def screened(
     requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest],
     *,
     prescan: bool,
-) -> AsyncIterator[list[tuple[ProvisionRequest, bool] | ProvisionOutcome]]:
-    """The batch's requests, each either ready to create, as (request, whether the
-    search proved it absent), or already decided (a duplicate, or an organization that
-    has a connection). Memory: one window of 1,000 requests and the ids seen so far."""
-    from ._provision import ProvisionOutcome, ProvisionRequest, ProvisionStatus, _duplicate
+) -> AsyncIterator[list[tuple[ProvisionRequest, int | None] | ProvisionOutcome]]:
+    """The batch's requests, each either ready to create, as (request, the mark of the
+    search that proved it absent, or None), or already decided (a duplicate, or an
+    organization that has a connection). Memory: one window of 1,000 requests and the
+    ids seen so far."""
 
     seen: set[str] = set()
     async for window in _windows(requests, SEARCH_CHUNK if prescan else 1):
         fresh: list[ProvisionRequest] = []
-        decided: list[tuple[ProvisionRequest, bool] | ProvisionOutcome] = []
+        decided: list[tuple[ProvisionRequest, int | None] | ProvisionOutcome] = []
         for item in window:
             if not isinstance(item, ProvisionRequest):
-                decided.append((item, False))  # type: ignore[arg-type]  # refused by create
+                decided.append((item, None))  # type: ignore[arg-type]  # refused by create
                 continue
             if item.organization_id in seen:
                 decided.append(_duplicate(item))
@@ -155,12 +158,19 @@ async def screened(
             seen.add(item.organization_id)
             fresh.append(item)
         unknown = [r.organization_id for r in fresh if not (r.maybe_sent or r.proven_absent)]
+        # Taken before the search: a create or rotation for an organization after it
+        # voids that organization's proof (see OrgLocks).
+        mark = client._org_locks.mark()
         found = await active_connections(client, unknown) if prescan and unknown else None
         for request in fresh:
-            if found is None or request.maybe_sent or request.proven_absent:
-                decided.append((request, False))
-            elif request.organization_id in found:
-                connection_id = found[request.organization_id]
+            if (
+                found is None
+                or request.maybe_sent
+                or request.proven_absent
+                or request.organization_id not in found
+            ):
+                decided.append((request, None))  # the create proves absence itself
+            elif (connection_id := found[request.organization_id]) is not None:
                 decided.append(
                     ProvisionOutcome(
                         request,
@@ -177,5 +187,16 @@ async def screened(
                     )
                 )
             else:
-                decided.append((request, True))
+                decided.append((request, mark))
         yield decided
+
+
+def _duplicate(request: ProvisionRequest) -> ProvisionOutcome:
+    """Two creates for one organization would revoke each other's token: the repeat is
+    refused, never sent."""
+    error = errors.InvalidRequestError(
+        "requests",
+        f"organization {request.organization_id} appears more than once in the batch; "
+        "only its first request is sent (two creates would revoke each other's token)",
+    )
+    return ProvisionOutcome(request, ProvisionStatus.FAILED, None, error)

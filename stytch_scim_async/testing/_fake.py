@@ -229,6 +229,19 @@ class FakeStytch(EmulatorHelpers):
             organization = self.state.add_organization(organization_id, rfc3339(self.clock()))
         return organization
 
+    def _searchable(self, value: str) -> Organization | None:
+        """The organization an ``organization_ids`` filter value names, or ``None``.
+
+        EMULATOR ASSUMPTION: the filter matches organization ids only. A slug (which
+        the SCIM routes' path accepts) matches nothing, and only an id-shaped value
+        (``organization-…``) is an organization that exists on first use: the lenient
+        rule must not invent organizations the real search would not return."""
+        if value in self.state.slugs and self.state.slugs[value] != value:
+            return None
+        if not value.startswith("organization-"):
+            return self.state.organizations.get(value)
+        return self.known_organization(value)
+
     def _check_project(self, headers: Mapping[str, str]) -> None:
         authorization = headers.get("authorization")
         if authorization != self._project_authorization and basic_credentials(authorization) != (
@@ -270,7 +283,7 @@ class FakeStytch(EmulatorHelpers):
                 # EMULATOR ASSUMPTION: Member-session headers on a search are not checked.
                 self._check_project(headers)
                 search = json_object(body)
-                payload = search_organizations(self.state, search, self.known_organization)
+                payload = search_organizations(self.state, search, self._searchable)
                 return self._success(match, payload, request_id)
             if match.family == "backend":
                 organization_id = self._backend_organization(match, headers)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -329,8 +331,14 @@ async def test_cancelling_while_the_loop_body_awaits_abandons_at_once(
 
 
 async def test_every_token_reaches_on_abandoned_once_whatever_goes_wrong(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient,
+    emu: StytchEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The outcomes whose on_abandoned raised are not dropped: with nobody left to
+    # raise to (the task is cancelled), they go to the last-resort file.
+    monkeypatch.setenv("STYTCH_SCIM_UNCLAIMED_DIR", str(tmp_path))
     requests = orgs(4)
     # [0] answers at once; [1] after 0.2 s; [2] after 0.4 s; [3] after 5 s.
     for request, stall in zip(requests[1:], (0.2, 0.4, 5.0), strict=True):
@@ -367,3 +375,8 @@ async def test_every_token_reaches_on_abandoned_once_whatever_goes_wrong(
     tokens = {o.request.organization_id: o.connection for o in handed if o.connection}
     for org, connection in tokens.items():
         assert connection.bearer_token == emu.active_token(org)
+    (written,) = tmp_path.iterdir()  # noqa: ASYNC240 - a test's own tmp folder
+    kept = [json.loads(line) for line in written.read_text().splitlines()]
+    assert sorted(r["organization_id"] for r in kept) == [r.organization_id for r in requests[:2]]
+    for line in kept:
+        assert line["bearer_token"] == emu.active_token(line["organization_id"])
