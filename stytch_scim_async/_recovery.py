@@ -345,15 +345,14 @@ class Recovery:
     ) -> CreateConnectionResponse:
         """Carry out the table's verdict on what the GET showed."""
         connection = current.connection
-        verdict = decide(
-            evidence_for(
-                connection,
-                call.params,
-                in_doubt=call.in_doubt,
-                proven_absent=call.proven_absent,
-                recover_token=call.recover_token,
-            )
+        evidence = evidence_for(
+            connection,
+            call.params,
+            in_doubt=call.in_doubt,
+            proven_absent=call.proven_absent,
+            recover_token=call.recover_token,
         )
+        verdict = decide(evidence)
         if verdict is Verdict.POST_AGAIN:  # only after a POST: a first check returned
             assert failure is not None
             late = call.unanswered_at
@@ -369,7 +368,7 @@ class Recovery:
                 current, connection, "which this create has no evidence of having made"
             ) from failure
         if verdict is Verdict.TOKEN_LOST:
-            raise errors.TokenLostError(connection, proven=call.proven_absent) from failure
+            raise errors.TokenLostError(connection, proven=evidence.proven_absent) from failure
         call.connection = connection
         return await self.recover(call, connection)
 

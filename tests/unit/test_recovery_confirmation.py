@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -21,18 +22,21 @@ class Script:
     """Answers each request with the first scripted reply whose method and path match."""
 
     def __init__(self) -> None:
-        self.replies: list[tuple[str, re.Pattern[str], int, dict[str, Any]]] = []
+        self.replies: list[tuple[str, re.Pattern[str], int, dict[str, Any], float]] = []
 
-    def post(self, path: str, *, payload: dict[str, Any], status: int = 200) -> None:
-        self.replies.append(("POST", re.compile(path), status, payload))
+    def post(
+        self, path: str, *, payload: dict[str, Any], status: int = 200, delay: float = 0.0
+    ) -> None:
+        self.replies.append(("POST", re.compile(path), status, payload, delay))
 
     def get(self, path: str, *, payload: dict[str, Any], status: int = 200) -> None:
-        self.replies.append(("GET", re.compile(path), status, payload))
+        self.replies.append(("GET", re.compile(path), status, payload, 0.0))
 
     async def handle(self, request: web.Request) -> web.Response:
-        for i, (method, path, status, payload) in enumerate(self.replies):
+        for i, (method, path, status, payload, delay) in enumerate(self.replies):
             if method == request.method and path.fullmatch(request.path):
                 del self.replies[i]
+                await asyncio.sleep(delay)
                 return web.Response(status=status, text=json.dumps(payload))
         raise AssertionError(f"unexpected {request.method} {request.path}")
 
@@ -128,3 +132,29 @@ async def test_a_complete_reply_without_our_last_four_is_confirmed_by_a_look(
     )
     assert created.recovered
     assert created.connection.bearer_token == NEXT
+
+
+async def test_a_look_before_stytch_can_have_finished_an_unanswered_attempt_clears_nothing(
+    served: tuple[Script, scim.SCIMClient],
+) -> None:
+    # The first POST gets no answer in time (Stytch is still working on it); the look
+    # right after shows no connection; then the create commits. The retried POST is
+    # answered "already exists": the connection is this call's own, never someone
+    # else's (ConnectionExistsError would lose its token silently).
+    script, client = served
+    script.post(
+        BASE, payload=envelope(connection={**connection(), "bearer_token": "t" * 40}), delay=0.8
+    )
+    script.get(BASE, payload=envelope(connection=None))
+    script.post(
+        BASE,
+        status=400,
+        payload={"status_code": 400, "error_type": "active_scim_connection_exists"},
+    )
+    script.get(BASE, payload=envelope(connection=connection()))
+    async with scim.SCIMClient(
+        "project-test-1", "secret-test-1", base_url=client.base_url, timeout=0.3, retry=client.retry
+    ) as short:
+        with pytest.raises(scim.TokenLostError) as info:
+            await short.create_connection("org-1", display_name="x", proven_absent=True)
+    assert info.value.proven  # the caller's proof, and nothing else ran: ours
