@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from . import errors
 from ._config import Timeout
 from ._endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
+from ._pacing import GroupLimiter, RateLimiters
 from ._recovery import ROTATIONS, OrgLocks, Recovery
 from ._retry import RetryDecision, RetryPolicy
 from ._sansio import (
@@ -27,6 +28,7 @@ from ._sansio import (
     build_request,
     check_base_url,
     parse_response,
+    retry_after,
 )
 from ._throttle import AdaptiveRateLimiter, RetryBudget
 from ._validate import (
@@ -96,7 +98,12 @@ class _BaseClient:
         self.retry = retry or RetryPolicy()
         self.timeout = Timeout.coerce(timeout)
         self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
+        if rate_limiter is not None and not isinstance(rate_limiter, AdaptiveRateLimiter):
+            raise errors.InvalidRequestError("rate_limiter", "must be an AdaptiveRateLimiter")
+        #: The client-wide limiter: its `max_rate` caps all sends together, its tuning
+        #: is each endpoint group's, its `throttles` counts every 429 (see `_pacing`).
         self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
+        self.rate_limiters = RateLimiters(self.rate_limiter)
         self._headers = RequestHeaders(
             {
                 "Authorization": basic_auth(user, password),
@@ -183,42 +190,55 @@ class _BaseClient:
         params: dict[str, Any],
         headers: RequestHeaders,
         ends: float | None,
-    ) -> tuple[Endpoint, Request, float]:
-        """Build an attempt's request and claim its send slot: (endpoint, request, wait).
+    ) -> tuple[Endpoint, Request, GroupLimiter | None]:
+        """Build an attempt's request: (endpoint, request, the endpoint group's limiter
+        when the send may have to wait for it, else None).
 
-        A slot the rate limiter gives only after the deadline is refused at once: the
-        request would not be sent anyway, and waiting for nothing helps no one."""
+        A send the rate limiters would let go only after the deadline is refused at
+        once: the request would not be sent anyway, and waiting for nothing helps no one."""
         endpoint = ENDPOINTS[operation]
         request = build_request(endpoint, self._mode, self._base_url, params, headers)
-        limiter = self.rate_limiter
-        wait = 0.0
-        if limiter.pacing:
-            now = time.monotonic()
-            if ends is not None and now + limiter.delay(now) >= ends:  # claim nothing
-                raise errors.RequestTimeoutError(
-                    f"{operation}: the rate limiter's next slot is past the call's deadline; "
-                    "nothing was sent",
-                    sent=False,
-                )
-            wait = limiter.reserve(now)
+        limiters = self.rate_limiters
+        group = limiters.group(operation)
+        paced = limiters.pacing(group)
+        if paced and ends is not None and time.monotonic() + limiters.estimate(group) >= ends:
+            raise errors.RequestTimeoutError(  # claim nothing
+                f"{operation}: the rate limiter's next slot is past the call's deadline; "
+                "nothing was sent",
+                sent=False,
+            )
         counter = _REQUEST_COUNTER.get()
         if counter is not None:
             counter[0] += 1
-        return endpoint, request, wait
+        return endpoint, request, group if paced else None
+
+    async def _pace(self, group: GroupLimiter | None, operation: str, ends: float | None) -> float:
+        """Wait for the send slot `_prepare` found may be needed; the wall-clock time
+        the request goes out (the limiters learn windows from it)."""
+        limiters = self.rate_limiters
+        if group is None:
+            return limiters.wall()
+        return await limiters.wait(group, ends, self.retry.sleep or asyncio.sleep, operation)
 
     def _finish(
-        self, endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes
+        self,
+        endpoint: Endpoint,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        sent_at: float,
     ) -> Any:
-        """Feed the rate limiter and turn the reply into a response, or raise its error."""
-        limiter = self.rate_limiter
+        """Feed the endpoint group's limiter and turn the reply into a response, or
+        raise its error."""
+        limiters = self.rate_limiters
+        group = limiters.group(endpoint.name)
         if status < 300:
-            limiter.on_success(time.monotonic())
+            limiters.on_reply(group, status, None, sent_at)
             return parse_response(endpoint, status, headers, body)
-        if status == 429:
-            limiter.on_throttle(time.monotonic())
-        elif status < 500:
-            limiter.on_success(time.monotonic())
-        return parse_response(endpoint, status, headers, body, datetime.now(UTC))
+        now = datetime.now(UTC)
+        waited = retry_after(headers, now) if status == 429 else None
+        limiters.on_reply(group, status, waited, sent_at)
+        return parse_response(endpoint, status, headers, body, now)
 
     async def _attempt(
         self,
@@ -229,11 +249,10 @@ class _BaseClient:
     ) -> Any:
         """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
         call's deadline, by `time.monotonic()`) caps its timeout."""
-        endpoint, request, wait = self._prepare(operation, params, headers, ends)
-        if wait > 0:
-            await (self.retry.sleep or asyncio.sleep)(wait)
+        endpoint, request, group = self._prepare(operation, params, headers, ends)
+        sent_at = await self._pace(group, operation, ends)
         status, response_headers, body = await self._transport.send(request, ends)
-        return self._finish(endpoint, status, response_headers, body)
+        return self._finish(endpoint, status, response_headers, body, sent_at)
 
     def _run(
         self,
@@ -303,11 +322,11 @@ class _BaseClient:
         transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
         started = time.monotonic()
         try:
-            endpoint, request, wait = self._prepare(operation, params, headers, ends)
-            if wait > 0:
-                await (self.retry.sleep or asyncio.sleep)(wait)
+            endpoint, request, group = self._prepare(operation, params, headers, ends)
+            paced = group is not None
+            sent_at = await self._pace(group, operation, ends) if paced else time.time()
             status, response_headers, body = await transport.send(request, ends)
-            result: T = self._finish(endpoint, status, response_headers, body)
+            result: T = self._finish(endpoint, status, response_headers, body, sent_at)
         except errors.StytchSCIMError as exc:
             return await self._retrying(
                 operation, kind, params, headers, rescue, exc, started, ends
