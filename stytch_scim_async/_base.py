@@ -321,10 +321,11 @@ class _BaseClient:
         transport = self._transport
         transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
         started = time.monotonic()
+        limiters = self.rate_limiters
         try:
             endpoint, request, group = self._prepare(operation, params, headers, ends)
             paced = group is not None
-            sent_at = await self._pace(group, operation, ends) if paced else time.time()
+            sent_at = await self._pace(group, operation, ends) if paced else limiters.wall()
             status, response_headers, body = await transport.send(request, ends)
             result: T = self._finish(endpoint, status, response_headers, body, sent_at)
         except errors.StytchSCIMError as exc:

@@ -11,7 +11,9 @@ collides with its end); what converges is to learn the window and its allowance:
 - the first sends after a boundary not yet confirmed are probes, a few at a time:
   a success confirms the window, a 429 on a request sent after the boundary proves
   the window is longer, and the guess moves up a ladder of clock-aligned lengths
-  (1, 2, 5, 10, 15, 30, 60 s, … up to an hour);
+  (1, 5, 10, 30, 60 s, … up to an hour), each a multiple of the one before, so
+  that a window between two rungs is still served, at the pace of the longer one;
+  few rungs, because each failed probe costs one call an attempt;
 - the successes of a window that ended in a 429 are its allowance: later windows
   admit that many sends and one more (a probe that notices a raised limit), then
   wait for the boundary instead of collecting 429s; a window whose every admitted
@@ -29,12 +31,23 @@ import attrs
 
 __all__ = ["LADDER", "WindowGate"]
 
-#: Window lengths tried in turn, each dividing the hour as Stytch's intervals do.
-LADDER = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+#: Window lengths tried in turn, each a multiple of the one before and a divisor of
+#: the hour (Stytch's intervals are aligned to the top of the hour).
+LADDER = (1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0)
 
 #: Sent this long after a boundary: a request that arrives just before it would count
 #: against the window that is ending.
 MARGIN = 0.005
+
+
+class _Count:
+    """One window's sends, successes and whether it ended in a 429."""
+
+    __slots__ = ("sent", "succeeded", "throttled")
+
+    def __init__(self) -> None:
+        self.sent = self.succeeded = 0
+        self.throttled = False
 
 
 @attrs.define(on_setattr=attrs.setters.NO_OP)
@@ -50,29 +63,37 @@ class WindowGate:
     #: succeeded.
     trusted: bool = False
     _opened: bool = False  # a send after `closed_until` succeeded
-    _index: float = -math.inf
-    _sent: int = 0
-    _succeeded: int = 0
-    _throttled: bool = False
     _next_probe: float = -math.inf
+    #: The current window's counts and the one before's (replies come late), by index.
+    _counts: dict[int, _Count] = attrs.field(factory=dict)
 
     @property
     def active(self) -> bool:
         """Whether the gate can hold a send back at all (cheap to ask on every send)."""
         return self.closed_until != -math.inf
 
-    def _roll(self, now: float) -> None:
-        index = math.floor(now / self.window)
-        if index == self._index:
-            return
+    def _count(self, at: float) -> _Count | None:
+        """The counts of the window `at` falls in; None for one already forgotten."""
+        index = math.floor(at / self.window)
+        counts = self._counts
+        count = counts.get(index)
+        if count is not None:
+            return count
+        if counts and index < max(counts):
+            return None
+        previous = counts.get(index - 1)
+        allowance = self.allowance
         if (
-            self.allowance is not None
-            and self._sent >= self.allowance
-            and not self._throttled
-            and self._succeeded >= self._sent
-        ):
-            self.allowance += max(1, self.allowance // 8)
-        self._index, self._sent, self._succeeded, self._throttled = index, 0, 0, False
+            previous is not None
+            and allowance is not None
+            and previous.sent >= allowance
+            and not previous.throttled
+            and previous.succeeded >= previous.sent
+        ):  # every admitted send got through: the limit may have been raised
+            self.allowance = allowance + max(1, allowance // 8)
+        self._counts = {index - 1: previous} if previous is not None else {}
+        count = self._counts[index] = _Count()
+        return count
 
     def _boundary(self, now: float) -> float:
         return (math.floor(now / self.window) + 1) * self.window + MARGIN
@@ -87,15 +108,16 @@ class WindowGate:
         if self._probing():
             return max(0.0, self._next_probe - now)
         if self.allowance is not None:
-            self._roll(now)
-            if self._sent >= self.allowance:
+            count = self._count(now)
+            if count is not None and count.sent >= self.allowance:
                 return self._boundary(now) - now
         return 0.0
 
     def admit(self, now: float) -> None:
         """Count a send going out at `now`."""
-        self._roll(now)
-        self._sent += 1
+        count = self._count(now)
+        if count is not None:
+            count.sent += 1
         if self._probing():
             self._next_probe = now + self.window / 100
 
@@ -103,11 +125,12 @@ class WindowGate:
         """A request sent at `sent_at` succeeded."""
         if self.active and sent_at >= self.closed_until:
             self._opened = self.trusted = True
-        index = math.floor(sent_at / self.window)
-        if index > self._index:  # the first news of this window (its sends were not paced)
-            self._roll(sent_at)
-        if index == self._index:
-            self._succeeded += 1
+        count = self._count(sent_at)
+        if count is None:
+            return
+        count.succeeded += 1
+        if count.throttled and self.allowance is not None:  # late news of that window
+            self.allowance = max(self.allowance, count.succeeded + 1)
 
     def on_throttle(self, sent_at: float, now: float) -> None:
         """A request sent at `sent_at` was answered 429 (no Retry-After) at `now`."""
@@ -118,11 +141,11 @@ class WindowGate:
             # the window did not start again there. It is longer.
             longer = [w for w in LADDER if w > self.window]
             if longer:
-                self.window, self._index, self.trusted = longer[0], -math.inf, False
+                self.window, self.trusted, self._counts = longer[0], False, {}
         else:
-            self._roll(now)
-            if math.floor(sent_at / self.window) == self._index:  # this window's count
-                self._throttled = True
-                self.allowance = self._succeeded + 1
+            count = self._count(sent_at)
+            if count is not None:
+                count.throttled = True
+                self.allowance = count.succeeded + 1
         self.closed_until = self._boundary(now)
         self._opened = False

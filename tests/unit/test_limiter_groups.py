@@ -92,8 +92,8 @@ def test_a_window_that_did_not_start_again_is_longer() -> None:
     gate.on_throttle(EPOCH + 0.5, EPOCH + 0.5)
     gate.admit(EPOCH + 1.005)  # the probe, sent after the boundary waited for
     gate.on_throttle(EPOCH + 1.005, EPOCH + 1.01)
-    assert gate.window == 2.0
-    assert gate.delay(EPOCH + 1.01) == pytest.approx(0.995)
+    assert gate.window == LADDER[1] == 5.0
+    assert gate.delay(EPOCH + 1.01) == pytest.approx(3.995)  # the next multiple of 5 s
 
 
 def test_a_saturated_window_without_429_raises_the_allowance() -> None:
