@@ -14,6 +14,9 @@ second, finishing as the window that admits the last create opens.
 - mixed: the `second` batch while one task GETs connections in a loop on the same
   client; the GETs are not limited, and their latency must stay within 2 x the
   latency measured on the idle client before the batch.
+- recovery: six GETs answered 429 with `Retry-After: 0` (what turns the adaptive
+  rate on), then 400 GETs at once, right after and after 1 s and 6 s of quiet,
+  against a fresh client's time (an in-process emulator; no target, printed only).
 
 Targets (`--check-targets` exits 1 when one is missed): completion time at most
 1.08 x (N - W) / R, amplification (create requests sent / N) at most 1.08, no failed
@@ -41,6 +44,7 @@ from _server import emulator_process
 import stytch_scim_async as scim
 
 TARGET = 1.08
+SCENARIOS = ["second", "minute", "mixed", "recovery"]
 
 
 def control(info: dict[str, str], path: str) -> dict[str, object]:
@@ -71,6 +75,33 @@ async def get_latencies(client: scim.SCIMClient, stop: asyncio.Event, count: int
         latencies.append(time.perf_counter() - started)
         await asyncio.sleep(0.01)
     return latencies
+
+
+async def recovery_run(throttle: bool, pause: float) -> float:
+    """Seconds for 400 concurrent GETs, on a client throttled `pause` s before or fresh."""
+    from stytch_scim_async.testing import StytchEmulator
+
+    async with StytchEmulator(seed=0) as emu:
+        c = scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url)
+        async with c:
+            if throttle:
+                emu.script(fault="rate_limit", route="get", times=6, retry_after=0)
+                warm = (c.get_connection(f"organization-test-w{i}") for i in range(6))
+                await asyncio.gather(*warm)
+                await asyncio.sleep(pause)
+            started = time.perf_counter()
+            await asyncio.gather(*(c.get_connection(f"organization-test-{i}") for i in range(400)))
+            return time.perf_counter() - started
+
+
+def recovery() -> None:
+    fresh = asyncio.run(recovery_run(False, 0.0))
+    after = [(pause, asyncio.run(recovery_run(True, pause))) for pause in (0.0, 1.0, 6.0)]
+    print(
+        f"recovery: 400 GETs on a fresh client {fresh:.2f} s; after throttling stopped: "
+        + ", ".join(f"{seconds:.2f} s ({pause:g} s later)" for pause, seconds in after),
+        flush=True,
+    )
 
 
 async def batch(
@@ -160,11 +191,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="creates per 1-s window")
     parser.add_argument("--minute-allowance", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--scenario", choices=["second", "minute", "mixed", "all"], default="all")
+    parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--check-targets", action="store_true")
     args = parser.parse_args()
     correct = met = True
-    for name in ["second", "minute", "mixed"] if args.scenario == "all" else [args.scenario]:
+    for name in SCENARIOS if args.scenario == "all" else [args.scenario]:
+        if name == "recovery":
+            recovery()
+            continue
         ok, hit = run(name, args)
         correct, met = correct and ok, met and hit
     if not correct:
