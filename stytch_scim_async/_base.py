@@ -28,7 +28,6 @@ from ._sansio import (
     build_request,
     check_base_url,
     parse_response,
-    retry_after,
 )
 from ._throttle import AdaptiveRateLimiter, RetryBudget
 from ._validate import (
@@ -192,53 +191,23 @@ class _BaseClient:
         ends: float | None,
     ) -> tuple[Endpoint, Request, GroupLimiter | None]:
         """Build an attempt's request: (endpoint, request, the endpoint group's limiter
-        when the send may have to wait for it, else None).
-
-        A send the rate limiters would let go only after the deadline is refused at
-        once: the request would not be sent anyway, and waiting for nothing helps no one."""
+        when the send may have to wait for it, else None). A send the limiters would
+        let go only after the deadline is refused at once (see `RateLimiters.check`)."""
         endpoint = ENDPOINTS[operation]
         request = build_request(endpoint, self._mode, self._base_url, params, headers)
-        limiters = self.rate_limiters
-        group = limiters.group(operation)
-        paced = limiters.pacing(group)
-        if paced and ends is not None and time.monotonic() + limiters.estimate(group) >= ends:
-            raise errors.RequestTimeoutError(  # claim nothing
-                f"{operation}: the rate limiter's next slot is past the call's deadline; "
-                "nothing was sent",
-                sent=False,
-            )
+        group = self.rate_limiters.check(operation, ends)
         counter = _REQUEST_COUNTER.get()
         if counter is not None:
             counter[0] += 1
-        return endpoint, request, group if paced else None
-
-    async def _pace(self, group: GroupLimiter | None, operation: str, ends: float | None) -> float:
-        """Wait for the send slot `_prepare` found may be needed; the wall-clock time
-        the request goes out (the limiters learn windows from it)."""
-        limiters = self.rate_limiters
-        if group is None:
-            return limiters.wall()
-        return await limiters.wait(group, ends, self.retry.sleep or asyncio.sleep, operation)
+        return endpoint, request, group
 
     def _finish(
-        self,
-        endpoint: Endpoint,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        sent_at: float,
+        self, endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes
     ) -> Any:
-        """Feed the endpoint group's limiter and turn the reply into a response, or
-        raise its error."""
-        limiters = self.rate_limiters
-        group = limiters.group(endpoint.name)
+        """Turn the reply into a response, or raise its error."""
         if status < 300:
-            limiters.on_reply(group, status, None, sent_at)
             return parse_response(endpoint, status, headers, body)
-        now = datetime.now(UTC)
-        waited = retry_after(headers, now) if status == 429 else None
-        limiters.on_reply(group, status, waited, sent_at)
-        return parse_response(endpoint, status, headers, body, now)
+        return parse_response(endpoint, status, headers, body, datetime.now(UTC))
 
     async def _attempt(
         self,
@@ -250,9 +219,11 @@ class _BaseClient:
         """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
         call's deadline, by `time.monotonic()`) caps its timeout."""
         endpoint, request, group = self._prepare(operation, params, headers, ends)
-        sent_at = await self._pace(group, operation, ends)
+        limiters = self.rate_limiters
+        sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
         status, response_headers, body = await self._transport.send(request, ends)
-        return self._finish(endpoint, status, response_headers, body, sent_at)
+        limiters.on_reply(operation, status, response_headers, sent_at)
+        return self._finish(endpoint, status, response_headers, body)
 
     def _run(
         self,
@@ -324,10 +295,13 @@ class _BaseClient:
         limiters = self.rate_limiters
         try:
             endpoint, request, group = self._prepare(operation, params, headers, ends)
-            paced = group is not None
-            sent_at = await self._pace(group, operation, ends) if paced else limiters.wall()
+            if group is None:
+                sent_at = limiters.wall()
+            else:
+                sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
             status, response_headers, body = await transport.send(request, ends)
-            result: T = self._finish(endpoint, status, response_headers, body, sent_at)
+            limiters.on_reply(operation, status, response_headers, sent_at)
+            result: T = self._finish(endpoint, status, response_headers, body)
         except errors.StytchSCIMError as exc:
             return await self._retrying(
                 operation, kind, params, headers, rescue, exc, started, ends

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 
 import attrs
 
 from . import errors
+from ._sansio import retry_after
 from ._throttle import AdaptiveRateLimiter
 from ._window import WindowGate
 
@@ -160,6 +162,18 @@ class RateLimiters:
         """Whether a send of `group` may have to wait (cheap to ask on every send)."""
         return group.pacing or self.ceiling.pacing or self._ceiling_queue.waiting > 0
 
+    def check(self, operation: str, ends: float | None) -> GroupLimiter | None:
+        """The limiter a send of `operation` must wait for, or None when it may go at
+        once. A send these limiters would let go only after `ends` (the call's
+        deadline, by `clock`) is refused now, claiming nothing: it would not be sent
+        anyway, and waiting for nothing helps no one."""
+        group = self.group(operation)
+        if not self.pacing(group):
+            return None
+        if ends is not None and self.clock() + self.estimate(group) >= ends:
+            raise _refused(operation)
+        return group
+
     def estimate(self, group: GroupLimiter) -> float:
         """About how long a send of `group` queued now would wait."""
         now, wall = self.clock(), self.wall()
@@ -172,11 +186,14 @@ class RateLimiters:
         return self.wall() + at - self.clock()
 
     async def wait(
-        self, group: GroupLimiter, ends: float | None, sleep: Sleep, operation: str
+        self, group: GroupLimiter | None, ends: float | None, sleep: Sleep | None, operation: str
     ) -> float:
-        """Wait for `group`'s turn, then for the ceiling's, and claim both slots;
-        returns the wall-clock time the send goes out (for `on_reply`)."""
-        run = _Run(self.clock, sleep, operation)
+        """Wait for `group`'s turn (None: `check` found none needed), then for the
+        ceiling's, and claim both slots; returns the wall-clock time the send goes out
+        (for `on_reply`). `sleep` defaults to `asyncio.sleep`."""
+        if group is None:
+            return self.wall()
+        run = _Run(self.clock, sleep or asyncio.sleep, operation)
         at = await group._queue.wait(lambda t: group.delay(t, self._wall_at(t)), ends, run)
         group.adaptive.reserve(at)
         group.gate.admit(self._wall_at(at))
@@ -186,18 +203,17 @@ class RateLimiters:
         return self._wall_at(at)
 
     def on_reply(
-        self,
-        group: GroupLimiter,
-        status: int,
-        retry_after: float | None,
-        sent_at: float,
+        self, operation: str, status: int, headers: Mapping[str, str], sent_at: float
     ) -> None:
-        """Feed `group` an answer to a request sent at `sent_at` (wall clock)."""
+        """Feed `operation`'s group the answer to a request sent at `sent_at` (wall
+        clock): a 429 with `Retry-After` to its adaptive rate, one without to its
+        window, any other answer below 500 to both as a request delivered."""
+        group = self.group(operation)
         now = self.clock()
         if status == 429:
             group.throttles += 1
             self.ceiling.throttles += 1
-            if retry_after is not None:
+            if retry_after(headers, datetime.now(UTC)) is not None:
                 group.adaptive.on_throttle(now)
             else:
                 group.gate.on_throttle(sent_at, self.wall())

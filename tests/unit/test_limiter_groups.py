@@ -12,6 +12,7 @@ from stytch_scim_async._pacing import GROUPS, RateLimiters
 from stytch_scim_async._window import LADDER, WindowGate
 
 EPOCH = 1_800_000_000.0  # a multiple of every window length of the ladder
+SOON = {"Retry-After": "0"}
 
 
 class Clock:
@@ -125,8 +126,8 @@ def test_a_throttled_create_never_paces_a_get() -> None:
     limiters = RateLimiters(scim.AdaptiveRateLimiter(), clock=clock, wall=clock.wall)
     create, read = limiters.group("create"), limiters.group("get")
     for _ in range(3):
-        limiters.on_reply(create, 429, None, clock.wall())  # no Retry-After: the gate
-        limiters.on_reply(create, 429, 0.0, clock.wall())  # Retry-After: the AIMD rate
+        limiters.on_reply("create", 429, {}, clock.wall())  # no Retry-After: the gate
+        limiters.on_reply("create", 429, SOON, clock.wall())  # Retry-After: the AIMD rate
     assert limiters.pacing(create) and create.delay(clock(), clock.wall()) > 0
     assert not limiters.pacing(read)
     assert limiters.throttles == 6 == limiters.ceiling.throttles
@@ -150,7 +151,7 @@ async def backlog(limiters: RateLimiters, clock: Clock, calls: int) -> float:
 
     async def one() -> None:
         sent_at = await limiters.wait(group, None, clock.sleep, "create")
-        limiters.on_reply(group, 200, None, sent_at)
+        limiters.on_reply("create", 200, {}, sent_at)
 
     await asyncio.gather(*(one() for _ in range(calls)))
     return clock() - started
@@ -159,9 +160,9 @@ async def backlog(limiters: RateLimiters, clock: Clock, calls: int) -> float:
 def throttled(clock: Clock) -> RateLimiters:
     limiters = RateLimiters(scim.AdaptiveRateLimiter(), clock=clock, wall=clock.wall)
     group = limiters.group("create")
-    limiters.on_reply(group, 429, 0.0, clock.wall())
+    limiters.on_reply("create", 429, SOON, clock.wall())
     clock.now += 0.01
-    limiters.on_reply(group, 429, 0.0, clock.wall())
+    limiters.on_reply("create", 429, SOON, clock.wall())
     assert group.adaptive.current_rate == pytest.approx(9.0)  # started low
     return limiters
 
