@@ -92,11 +92,17 @@ async def test_a_rotation_end_without_its_connection_is_looked_up(
 async def test_a_rotate_start_without_its_connection_is_a_typed_error(
     client: scim.SCIMClient, emu: StytchEmulator
 ) -> None:
-    connection_id = emu.add_connection(ORG, display_name="x")["connection_id"]
+    seeded = emu.add_connection(ORG, display_name="x")
+    connection_id = seeded["connection_id"]
     omit_connection(emu, ("POST", "/rotate/start"))
-    with pytest.raises(scim.StytchSCIMError) as info:
+    with pytest.raises(scim.ResponseDecodeError) as info:
         await client.rotate_start(ORG, connection_id)
-    assert "connection" in str(info.value) + str(info.value.__cause__)
+    assert "$.connection" in str(info.value)
+    # Each start whose token never arrived was cancelled: the old token still works.
+    assert emu.stats.rotations_cancelled == emu.stats.rotations_started
+    assert emu.active_token(ORG) == seeded["bearer_token"]
+    got = await client.get_connection(ORG)
+    assert got.connection is not None and got.connection.next_bearer_token_last_four == ""
 
 
 async def test_a_batch_reports_every_organization(
