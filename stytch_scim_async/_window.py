@@ -17,7 +17,11 @@ collides with its end); what converges is to learn the window and its allowance:
 - the successes of a window that ended in a 429 are its allowance: later windows
   admit that many sends and one more (a probe that notices a raised limit), then
   wait for the boundary instead of collecting 429s; a window whose every admitted
-  send succeeded raises the allowance by an eighth.
+  send succeeded raises the allowance by an eighth;
+- a gate with no 429 for `FORGET` windows (a minute at least) forgets the
+  allowance and steps aside, keeping the window length it learnt: what it knew may
+  be stale (another client of the project has stopped), and a client that is not
+  throttled should not pay for pacing.
 
 A pure state machine: the caller passes the wall-clock time (`time.time()`), since
 the windows are aligned to it.
@@ -34,6 +38,9 @@ __all__ = ["LADDER", "WindowGate"]
 #: Window lengths tried in turn, each a multiple of the one before and a divisor of
 #: the hour (Stytch's intervals are aligned to the top of the hour).
 LADDER = (1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0)
+
+#: Windows without a 429 after which the gate forgets the allowance (see above).
+FORGET = 10
 
 #: Sent this long after a boundary: a request that arrives just before it would count
 #: against the window that is ending.
@@ -64,6 +71,7 @@ class WindowGate:
     trusted: bool = False
     _opened: bool = False  # a send after `closed_until` succeeded
     _next_probe: float = -math.inf
+    _last_throttle: float = -math.inf
     #: The current window's counts and the one before's (replies come late), by index.
     _counts: dict[int, _Count] = attrs.field(factory=dict)
 
@@ -103,6 +111,9 @@ class WindowGate:
 
     def delay(self, now: float) -> float:
         """Seconds until a send may go (nothing is claimed)."""
+        if self.active and now - self._last_throttle > max(60.0, FORGET * self.window):
+            self.allowance, self.closed_until, self._counts = None, -math.inf, {}
+            return 0.0
         if now < self.closed_until:
             return self.closed_until - now
         if self._probing():
@@ -149,3 +160,4 @@ class WindowGate:
                 self.allowance = count.succeeded + 1
         self.closed_until = self._boundary(now)
         self._opened = False
+        self._last_throttle = now

@@ -113,6 +113,23 @@ def test_a_saturated_window_without_429_raises_the_allowance() -> None:
     assert gate.allowance == 10
 
 
+def test_a_gate_without_429s_for_long_steps_aside_and_keeps_the_window() -> None:
+    gate = WindowGate()
+    gate.on_throttle(EPOCH + 0.5, EPOCH + 0.5)
+    gate.admit(EPOCH + 1.005)
+    gate.on_throttle(EPOCH + 1.005, EPOCH + 1.01)  # the window is longer: 5 s
+    gate.admit(EPOCH + 5.005)
+    gate.on_success(EPOCH + 5.005)
+    gate.on_throttle(EPOCH + 5.1, EPOCH + 5.1)
+    assert gate.active and gate.allowance == 2
+    assert gate.delay(EPOCH + 60.0) == 0.0 and gate.active  # under a minute: it holds
+    gate.admit(EPOCH + 60.0)
+    gate.admit(EPOCH + 60.0)
+    assert gate.delay(EPOCH + 60.0) > 0  # the allowance is spent
+    assert gate.delay(EPOCH + 65.2) == 0.0
+    assert not gate.active and gate.allowance is None and gate.window == 5.0
+
+
 def test_every_operation_has_its_group() -> None:
     assert set(GROUPS.values()) == {"create", "read", "write", "rotate", "search"}
     limiters = RateLimiters(scim.AdaptiveRateLimiter())
