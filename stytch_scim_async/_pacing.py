@@ -28,6 +28,7 @@ sleeps: each claims its slot when it reaches the head, at the pace the limiter h
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -179,7 +180,7 @@ class RateLimiters:
         now, wall = self.clock(), self.wall()
         ahead = group._queue.waiting + self._ceiling_queue.waiting
         rate = min(group.adaptive.current_rate, self.ceiling.current_rate)
-        queued = ahead / rate if rate != float("inf") else 0.0
+        queued = ahead / rate if rate != math.inf else 0.0
         return max(group.delay(now, wall), self.ceiling.delay(now)) + queued
 
     def _wall_at(self, at: float) -> float:
