@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from . import errors
 from ._config import Timeout
 from ._endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
+from ._pacing import GroupLimiter, RateLimiters
 from ._receipt import current_receipt
 from ._recovery import ROTATIONS, OrgLocks, Recovery
 from ._retry import RetryDecision, RetryPolicy
@@ -87,7 +88,12 @@ class _BaseClient:
         self.retry = retry or RetryPolicy()
         self.timeout = Timeout.coerce(timeout)
         self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
+        if rate_limiter is not None and not isinstance(rate_limiter, AdaptiveRateLimiter):
+            raise errors.InvalidRequestError("rate_limiter", "must be an AdaptiveRateLimiter")
+        #: The client-wide limiter: its `max_rate` caps all sends together, its tuning
+        #: is each endpoint group's, its `throttles` counts every 429 (see `_pacing`).
         self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
+        self.rate_limiters = RateLimiters(self.rate_limiter)
         # The secret is checked and read last: every other argument can fail first
         # without it in a plain local.
         self._headers = RequestHeaders(
@@ -176,41 +182,24 @@ class _BaseClient:
         params: dict[str, Any],
         headers: RequestHeaders,
         ends: float | None,
-    ) -> tuple[Endpoint, Request, float]:
-        """Build an attempt's request and claim its send slot: (endpoint, request, wait).
-
-        A slot the rate limiter gives only after the deadline is refused at once: the
-        request would not be sent anyway, and waiting for nothing helps no one."""
+    ) -> tuple[Endpoint, Request, GroupLimiter | None]:
+        """Build an attempt's request: (endpoint, request, the endpoint group's limiter
+        when the send may have to wait for it, else None). A send the limiters would
+        let go only after the deadline is refused at once (see `RateLimiters.check`)."""
         endpoint = ENDPOINTS[operation]
         request = build_request(endpoint, self._mode, self._base_url, params, headers)
-        limiter = self.rate_limiter
-        wait = 0.0
-        if limiter.pacing:
-            now = time.monotonic()
-            if ends is not None and now + limiter.delay(now) >= ends:  # claim nothing
-                raise errors.RequestTimeoutError(
-                    f"{operation}: the rate limiter's next slot is past the call's deadline; "
-                    "nothing was sent",
-                    sent=False,
-                )
-            wait = limiter.reserve(now)
+        group = self.rate_limiters.check(operation, ends)
         receipt = current_receipt()
         if receipt is not None:
             receipt.requests += 1
-        return endpoint, request, wait
+        return endpoint, request, group
 
     def _finish(
         self, endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes
     ) -> Any:
-        """Feed the rate limiter and turn the reply into a response, or raise its error."""
-        limiter = self.rate_limiter
+        """Turn the reply into a response, or raise its error."""
         if status < 300:
-            limiter.on_success(time.monotonic())
             return parse_response(endpoint, status, headers, body)
-        if status == 429:
-            limiter.on_throttle(time.monotonic())
-        elif status < 500:
-            limiter.on_success(time.monotonic())
         return parse_response(endpoint, status, headers, body, datetime.now(UTC))
 
     async def _attempt(
@@ -222,10 +211,11 @@ class _BaseClient:
     ) -> Any:
         """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
         call's deadline, by `time.monotonic()`) caps its timeout."""
-        endpoint, request, wait = self._prepare(operation, params, headers, ends)
-        if wait > 0:
-            await (self.retry.sleep or asyncio.sleep)(wait)
+        endpoint, request, group = self._prepare(operation, params, headers, ends)
+        limiters = self.rate_limiters
+        sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
         status, response_headers, body = await self._transport.send(request, ends)
+        limiters.on_reply(operation, status, response_headers, sent_at)
         return self._finish(endpoint, status, response_headers, body)
 
     def _run(
@@ -295,11 +285,15 @@ class _BaseClient:
         transport = self._transport
         transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
         started = time.monotonic()
+        limiters = self.rate_limiters
         try:
-            endpoint, request, wait = self._prepare(operation, params, headers, ends)
-            if wait > 0:
-                await (self.retry.sleep or asyncio.sleep)(wait)
+            endpoint, request, group = self._prepare(operation, params, headers, ends)
+            if group is None:
+                sent_at = limiters.wall()
+            else:
+                sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
             status, response_headers, body = await transport.send(request, ends)
+            limiters.on_reply(operation, status, response_headers, sent_at)
             result: T = self._finish(endpoint, status, response_headers, body)
         except errors.StytchSCIMError as exc:
             return await self._retrying(

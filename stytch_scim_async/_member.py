@@ -40,6 +40,13 @@ class MemberSCIMClient(_BaseClient):
     permissions, so this client cannot touch another organization's connection.
     `public_token` defaults to `STYTCH_PUBLIC_TOKEN`; the base URL follows it
     (`public-token-live-…` → api.stytch.com, otherwise test.stytch.com).
+
+    The frontend-SDK endpoints are made for browsers: a project may refuse them to
+    an origin not on its allow-list (`SDKOriginNotAllowedError`) or, enforcing
+    HttpOnly cookies, on any host but its custom domain (`CustomDomainRequiredError`:
+    pass that domain as `base_url`). A server acting for a Member needs neither with
+    `SCIMClient(...)` and `member_session_token=`. No `X-SDK-Client` header is sent
+    (see the auth guide for why).
     """
 
     _mode = Mode.MEMBER

@@ -217,6 +217,16 @@ _STATUS_CLASSES: dict[int, type[errors.APIStatusError]] = {
 }
 
 
+#: The error types with a class of their own, by (status, error_type).
+_ERROR_TYPE_CLASSES: dict[tuple[int, str | None], type[errors.APIStatusError]] = {
+    (400, "active_scim_connection_exists"): errors.ConnectionExistsError,
+    (400, "bad_domain_for_stytch_sdk"): errors.SDKOriginNotAllowedError,
+    (400, "bad_app_bundle_for_stytch_sdk"): errors.SDKOriginNotAllowedError,
+    (401, "cname_required_for_http_only_cookies"): errors.CustomDomainRequiredError,
+    (401, "cname_invalid_for_http_only_cookies"): errors.CustomDomainRequiredError,
+}
+
+
 def error_from_response(
     status: int, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> errors.APIStatusError:
@@ -242,8 +252,9 @@ def error_from_response(
         return errors.RateLimitError(
             status_code=status, retry_after=retry_after(headers, now), **fields
         )
-    if status == 400 and fields.get("error_type") == "active_scim_connection_exists":
-        cls: type[errors.APIStatusError] = errors.ConnectionExistsError
+    special = _ERROR_TYPE_CLASSES.get((status, fields.get("error_type")))
+    if special is not None:
+        cls: type[errors.APIStatusError] = special
     elif status >= 500:
         cls = errors.ServerError
     else:

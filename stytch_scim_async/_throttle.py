@@ -1,15 +1,20 @@
 """Client-wide load control: a retry budget and an adaptive send-rate limiter.
 
 Both are pure state machines driven by the caller's clock, so they are tested
-without sleeping. The client owns one of each and consults them for every attempt.
+without sleeping. The client owns one budget and consults it for every retry; it
+gives every endpoint group an `AdaptiveRateLimiter` of its own, tuned like the one
+it was given (`rate_limiter=`), which caps all groups together with its `max_rate`
+and counts their 429s (see `_pacing`).
 
 - `RetryBudget` (botocore's "standard" retry quota): retries spend tokens, successes
   refund one. When Stytch fails hard, the budget runs dry and calls fail fast with
   their real error instead of multiplying the load.
-- `AdaptiveRateLimiter` (in the spirit of botocore's "adaptive" mode): off until the
-  first 429, then paces every send at a rate estimated from the successes Stytch
+- `AdaptiveRateLimiter` (in the spirit of botocore's "adaptive" mode): off until
+  429s repeat, then paces sends at a rate estimated from the successes Stytch
   actually delivered, backing off multiplicatively on each throttle and probing
   upward exponentially while none come, so a big batch converges on Stytch's limit.
+  A group's limiter learns from 429s that carry `Retry-After`; those without one
+  (Stytch's fixed windows) teach the group's `WindowGate` instead.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ StytchSCIMError
 ├── APIStatusError          status_code, request_id, error_type, error_message,
 │   │                       error_url, error_details, attempts
 │   ├── BadRequestError 400
-│   │   └── ConnectionExistsError           error_type active_scim_connection_exists
+│   │   ├── ConnectionExistsError           error_type active_scim_connection_exists
+│   │   └── SDKOriginNotAllowedError        member mode: the origin is not allow-listed
 │   ├── UnauthorizedError 401
+│   │   └── CustomDomainRequiredError       member mode: HttpOnly cookies need base_url
 │   ├── ForbiddenError 403
 │   ├── NotFoundError 404
 │   ├── RateLimitError 429                  .retry_after (seconds or None)
@@ -38,12 +40,14 @@ __all__ = [
     "ClientClosedError",
     "ConnectError",
     "ConnectionExistsError",
+    "CustomDomainRequiredError",
     "ForbiddenError",
     "InvalidRequestError",
     "NotFoundError",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseDecodeError",
+    "SDKOriginNotAllowedError",
     "ServerError",
     "StytchSCIMError",
     "TokenLostError",
@@ -154,6 +158,49 @@ class ConnectionExistsError(BadRequestError):
 
 class UnauthorizedError(APIStatusError):
     """401: the project secret, public token or session is wrong."""
+
+
+#: What a server-side caller can always do instead of member mode.
+_BACKEND_INSTEAD = (
+    "from a server, the backend API needs none of this: "
+    "SCIMClient(project_id, secret) with member_session_token=<the Member's session>"
+)
+
+
+class SDKOriginNotAllowedError(BadRequestError):
+    """400 `bad_domain_for_stytch_sdk` / `bad_app_bundle_for_stytch_sdk` (member mode).
+
+    The frontend-SDK endpoints serve only the domains (or app bundles) on the
+    project's allow-list, recognised by the request's `Origin`. A server sends no
+    `Origin` of its own; see the message for what to configure.
+    """
+
+    def _describe(self) -> str:
+        what = "app bundle" if self.error_type == "bad_app_bundle_for_stytch_sdk" else "domain"
+        return (
+            f"{super()._describe()}; the frontend-SDK endpoints MemberSCIMClient calls "
+            f"accept only the project's allow-listed {what}s (Stytch dashboard: Frontend "
+            f"SDKs, authorized {what}s), checked against the request's Origin header, which "
+            f"this client sends only if its session's headers carry one; {_BACKEND_INSTEAD}"
+        )
+
+
+class CustomDomainRequiredError(UnauthorizedError):
+    """401 `cname_required_for_http_only_cookies` / `cname_invalid_for_http_only_cookies`
+    (member mode): the project enforces HttpOnly cookies, so its frontend-SDK calls must
+    go to its custom domain (`base_url="https://<custom domain>"`)."""
+
+    def _describe(self) -> str:
+        problem = (
+            "is not one of the project's verified custom domains"
+            if self.error_type == "cname_invalid_for_http_only_cookies"
+            else "is one of Stytch's default hosts"
+        )
+        return (
+            f"{super()._describe()}; the project enforces HttpOnly cookies and this "
+            f"client's base_url {problem}: pass MemberSCIMClient(..., base_url="
+            f"'https://<the project's custom domain>'); {_BACKEND_INSTEAD}"
+        )
 
 
 class ForbiddenError(APIStatusError):

@@ -27,6 +27,8 @@ How `install_error_handlers` answers the app's own callers (every body is
 | `InvalidRequestError` | 422 | the caller's input was rejected before any I/O (`argument`) |
 | `ClientClosedError` | 503 | the app is shutting down (with `Retry-After: 1`) |
 | `ConnectionExistsError` | 409 | the organization already has a connection |
+| `SDKOriginNotAllowedError` | 502 | *our* member mode is refused its origin; details withheld |
+| `CustomDomainRequiredError` | 502 | *our* member mode needs the custom domain; details withheld |
 | `BadRequestError` | 400 | Stytch rejected the content |
 | `UnauthorizedError` | 502 | *our* project credentials are wrong; details are withheld |
 | `ForbiddenError` | 403 | the Member's role (RBAC) or tenancy forbids it |
@@ -157,6 +159,11 @@ def _retry_after_seconds(retry_after: float | None) -> int:
     return max(1, math.ceil(retry_after))
 
 
+_MISCONFIGURED = (
+    "upstream_misconfigured",
+    "The server's access to its identity service is misconfigured.",
+)
+
 #: First match wins: (error class, status, `error` when Stytch gave no error_type, message,
 #: whether Stytch's own error_type/error_message are passed on to the caller).
 _TABLE: Final[tuple[tuple[type[errors.StytchSCIMError], int, str, str, bool], ...]] = (
@@ -167,6 +174,8 @@ _TABLE: Final[tuple[tuple[type[errors.StytchSCIMError], int, str, str, bool], ..
         "The organization already has a SCIM connection.",
         True,
     ),
+    (errors.SDKOriginNotAllowedError, 502, *_MISCONFIGURED, False),
+    (errors.CustomDomainRequiredError, 502, *_MISCONFIGURED, False),
     (errors.BadRequestError, 400, "bad_request", "The request was rejected.", True),
     (
         errors.ForbiddenError,
@@ -293,7 +302,8 @@ def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
         body = _body(kind, message, request_id)
     if status >= 500:
         # The server's operators need the real cause; the caller gets the fixed text.
-        level = logging.ERROR if isinstance(exc, errors.UnauthorizedError) else logging.WARNING
+        ours = errors.UnauthorizedError | errors.SDKOriginNotAllowedError  # our configuration
+        level = logging.ERROR if isinstance(exc, ours) else logging.WARNING
         _logger.log(level, "SCIM call failed, answering %d: %s", status, exc)
     return JSONResponse(body, status_code=status, headers=headers or None)
 

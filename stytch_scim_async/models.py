@@ -144,7 +144,11 @@ class _Envelope:
 @attrs.frozen
 class CreateConnectionResponse(_Envelope):
     """Result of a create. `recovered` is True when the create committed, its reply was
-    lost, and the token shown is a fresh one obtained by rotating the new connection."""
+    lost, and the token shown is a fresh one obtained by rotating the new connection.
+
+    Stytch's schemas mark `connection` optional everywhere; a create answered without
+    one committed all the same and its token is lost, which the client handles as a
+    lost reply (`TokenLostError`, or a recovery): `connection` is always set here."""
 
     connection: SCIMConnectionWithToken
     recovered: bool = False
@@ -159,7 +163,8 @@ class GetConnectionResponse(_Envelope):
 
 @attrs.frozen
 class UpdateConnectionResponse(_Envelope):
-    """Result of an update."""
+    """Result of an update. An update answered without its `connection` raises
+    `ResponseDecodeError` naming `$.connection` (the update itself went through)."""
 
     connection: SCIMConnection
 
@@ -173,21 +178,25 @@ class DeleteConnectionResponse(_Envelope):
 
 @attrs.frozen
 class RotateStartResponse(_Envelope):
-    """Result of rotate start: `connection.next_bearer_token` is the token to install."""
+    """Result of rotate start: `connection.next_bearer_token` is the token to install.
+    Without a `connection` the start is reconciled as a lost reply (cancelled, started
+    again) and, if it never comes, a typed error names `$.connection`."""
 
     connection: SCIMConnectionWithNextToken
 
 
 @attrs.frozen
 class RotateCompleteResponse(_Envelope):
-    """Result of rotate complete: the next token is now the active one."""
+    """Result of rotate complete: the next token is now the active one. Answered
+    without its `connection`, the client reads the connection back with a GET."""
 
     connection: SCIMConnection
 
 
 @attrs.frozen
 class RotateCancelResponse(_Envelope):
-    """Result of rotate cancel: the old token stays active."""
+    """Result of rotate cancel: the old token stays active. Answered without its
+    `connection`, the client reads the connection back with a GET."""
 
     connection: SCIMConnection
 
