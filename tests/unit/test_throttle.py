@@ -181,18 +181,20 @@ def test_asking_for_the_delay_claims_nothing() -> None:
 
 
 async def test_the_pace_recovers_once_throttling_stops(emu: StytchEmulator) -> None:
-    # Two 429s in a row turn pacing on at 9 requests/s (nothing was delivered before).
-    # Then every call succeeds: the client reports each success to its limiter, whose
-    # rate grows until it is far above what the client sends and it steps aside. A
-    # client that stopped reporting successes would stay paced at 9/s for ever.
-    limiter = scim.AdaptiveRateLimiter(hold=0.0, relax=0.3)
+    # Two 429s in a row (with Retry-After) turn the read group's pacing on at 9
+    # requests/s (nothing was delivered before). Then every call succeeds: the client
+    # reports each success to that group's limiter, whose rate grows until it is far
+    # above what the client sends and it steps aside. A client that stopped reporting
+    # successes would stay paced at 9/s for ever.
+    ceiling = scim.AdaptiveRateLimiter(hold=0.0, relax=0.3)
     emu.script(fault="rate_limit", route="get", times=2, retry_after=0)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=limiter, timeout=5
+        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=ceiling, timeout=5
     ) as client:
         await client.get_connection("organization-test-pace")
-        assert client.rate_limiter is limiter
-        assert limiter.throttles == 2
+        assert client.rate_limiter is ceiling
+        assert ceiling.throttles == 2  # every group's 429s count on the client-wide one
+        limiter = client.rate_limiters.group("get").adaptive
         assert limiter.pacing
         paced_at = limiter.current_rate
         assert paced_at < 10
