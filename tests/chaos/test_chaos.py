@@ -46,7 +46,8 @@ def secret_windows(text: str, size: int = 8) -> set[str]:
     ("retry_after", "verify_absent", "windows"),
     [
         ("seconds", False, "token-bucket"),
-        (None, False, "token-bucket"),
+        # As Stytch: clock-aligned fixed windows, no Retry-After.
+        (None, False, "fixed-window"),
         ("http-date", True, "token-bucket"),
     ],
 )
