@@ -3,32 +3,28 @@ policy (retries, budget, rate limiter); everything it sends is built by the pure
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from . import errors
 from ._config import Timeout
-from ._endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
-from ._pacing import GroupLimiter, RateLimiters
-from ._receipt import current_receipt
-from ._recovery import ROTATIONS, OrgLocks, Recovery
-from ._retry import RetryDecision, RetryPolicy
+from ._endpoints import ENDPOINTS, Mode
+from ._engine import Engine
+from ._locks import OrgLocks
+from ._pacing import RateLimiters
+from ._recovery import Recovery
+from ._retry import RetryPolicy
+from ._rotations import ROTATIONS, Rotations
 from ._sansio import (
     USER_AGENT,
-    Request,
     RequestHeaders,
     Secret,
     basic_auth,
-    build_request,
     check_base_url,
-    parse_response,
 )
 from ._throttle import AdaptiveRateLimiter, RetryBudget
 from ._validate import (
@@ -58,8 +54,9 @@ def env_or(value: str | None, variable: str) -> str | None:
     return value if value is not None else os.environ.get(variable) or None
 
 
-class _BaseClient:
-    """Session ownership, the retry loop and the operations both modes share."""
+class _BaseClient(Engine):
+    """Session ownership, lifecycle and the operations both modes share; the engine
+    (attempts, retries, deadline) is `Engine`'s."""
 
     _mode: Mode
 
@@ -113,7 +110,8 @@ class _BaseClient:
             max_connections=max_connections,
             ssl_context=ssl_context,
         )
-        self._recovery = Recovery(self)
+        self._rotations = Rotations(self)
+        self._recovery = Recovery(self, self._rotations)
         self._org_locks = OrgLocks()
 
     @property
@@ -142,7 +140,8 @@ class _BaseClient:
             raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
         clone = copy.copy(self)
         clone.retry = retry
-        clone._recovery = Recovery(clone)  # the org locks stay shared
+        clone._rotations = Rotations(clone)
+        clone._recovery = Recovery(clone, clone._rotations)  # the org locks stay shared
         return clone
 
     async def aclose(self) -> None:
@@ -176,175 +175,15 @@ class _BaseClient:
                 "the client is closing: it admits no new calls (those in flight finish)"
             )
 
-    def _prepare(
-        self,
-        operation: str,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        ends: float | None,
-    ) -> tuple[Endpoint, Request, GroupLimiter | None]:
-        """Build an attempt's request: (endpoint, request, the endpoint group's limiter
-        when the send may have to wait for it, else None). A send the limiters would
-        let go only after the deadline is refused at once (see `RateLimiters.check`)."""
-        endpoint = ENDPOINTS[operation]
-        request = build_request(endpoint, self._mode, self._base_url, params, headers)
-        group = self.rate_limiters.check(operation, ends)
-        receipt = current_receipt()
-        if receipt is not None:
-            receipt.requests += 1
-        return endpoint, request, group
-
-    def _finish(
-        self, endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes
-    ) -> Any:
-        """Turn the reply into a response, or raise its error."""
-        if status < 300:
-            return parse_response(endpoint, status, headers, body)
-        return parse_response(endpoint, status, headers, body, datetime.now(UTC))
-
-    async def _attempt(
-        self,
-        operation: str,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        ends: float | None = None,
-    ) -> Any:
-        """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
-        call's deadline, by `time.monotonic()`) caps its timeout."""
-        endpoint, request, group = self._prepare(operation, params, headers, ends)
-        limiters = self.rate_limiters
-        sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
-        status, response_headers, body = await self._transport.send(request, ends)
-        limiters.on_reply(operation, status, response_headers, sent_at)
-        return self._finish(endpoint, status, response_headers, body)
-
-    def _run(
-        self,
-        operation: str,
-        kind: RetryKind,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None = None,
-    ) -> Coroutine[Any, Any, T]:
-        """Run `operation` under the retry policy, the budget and the deadline.
-
-        `rescue` sees every failed attempt and may turn it into a result (reconciliation
-        of creates and rotations) or raise. The engine is a plain function returning a
-        coroutine: every frame on the await chain is resumed on each I/O wake-up.
-        """
-        if self.retry.deadline is None:
-            return self._attempts(operation, kind, params, headers, rescue, None)
-        return self._bounded(
-            operation, kind, partial(self._attempts, operation, kind, params, headers, rescue)
-        )
-
-    async def _bounded(
-        self, operation: str, kind: RetryKind, run: Callable[[float | None], Awaitable[T]]
-    ) -> T:
-        """`run(ends)` under the call's one deadline, counted as a call in flight.
-
-        A safe call is cut at the deadline. A create or rotation gets a grace of one
-        attempt's timeout past it: `ends` caps each attempt's timeout and stops new
-        attempts, so only the reconciliation of an attempt that may have committed
-        (which decides whether a token is lost) runs into the grace."""
-        transport = self._transport
-        transport.calls += 1  # aclose() waits for the whole call, checks included
-        try:
-            deadline = self.retry.deadline
-            if deadline is None:
-                return await run(None)
-            ends = time.monotonic() + deadline
-            grace = 0.0 if kind is RetryKind.SAFE else self.timeout.total
-            try:
-                async with asyncio.timeout(deadline + grace):
-                    return await run(ends)
-            except TimeoutError as exc:
-                raise errors.RequestTimeoutError(
-                    f"{operation}: the call's deadline of {deadline} s passed"
-                    + (
-                        f" and its reconciliation did not end within {grace:g} s more"
-                        if grace
-                        else ""
-                    )
-                ) from exc
-        finally:
-            transport.call_ended()
-
-    async def _attempts(
-        self,
-        operation: str,
-        kind: RetryKind,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
-        ends: float | None,
-    ) -> T:
-        # The first attempt runs bare, inlined (one coroutine frame fewer to resume on
-        # every I/O wake-up), and without tenacity, whose machinery costs more CPU than
-        # the HTTP exchange itself: most calls never need it.
-        transport = self._transport
-        transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
-        started = time.monotonic()
-        limiters = self.rate_limiters
-        try:
-            endpoint, request, group = self._prepare(operation, params, headers, ends)
-            if group is None:
-                sent_at = limiters.wall()
-            else:
-                sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
-            status, response_headers, body = await transport.send(request, ends)
-            limiters.on_reply(operation, status, response_headers, sent_at)
-            result: T = self._finish(endpoint, status, response_headers, body)
-        except errors.StytchSCIMError as exc:
-            return await self._retrying(
-                operation, kind, params, headers, rescue, exc, started, ends
-            )
-        finally:
-            transport.call_ended()
-        self.retry_budget.refund()
-        return result
-
-    async def _retrying(
-        self,
-        operation: str,
-        kind: RetryKind,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
-        failure: errors.StytchSCIMError,
-        started: float,
-        ends: float | None,
-    ) -> T:
-        pending: errors.StytchSCIMError | None = failure
-        decision = RetryDecision(
-            self.retry, operation, kind, self.retry_budget, time.monotonic, started
-        )
-        retrying = decision.retrying()
-        async for try_ in retrying:
-            with try_:
-                if pending is None:
-                    try:
-                        result: T = await self._attempt(operation, params, headers, ends)
-                    except errors.StytchSCIMError as exc:
-                        pending = exc
-                if pending is not None:
-                    failed, pending = pending, None
-                    if rescue is None:
-                        raise failed
-                    result = await rescue(failed)
-        # Success after retries returns what they took from the budget (botocore's rule).
-        self.retry_budget.refund(max(decision.spent, 1))
-        return result
-
     def _call(
         self, operation: str, params: dict[str, Any], headers: RequestHeaders
     ) -> Coroutine[Any, Any, Any]:
         """A public call of any operation but create (see `Recovery.create`)."""
         self._admit()
         if operation in ROTATIONS:
-            return self._recovery.rotation(operation, params, headers)
+            return self._rotations.rotation(operation, params, headers)
         rescue = (
-            partial(self._recovery.rescue_delete, params, headers)
+            partial(self._rotations.rescue_delete, params, headers)
             if operation == "delete"
             else None
         )

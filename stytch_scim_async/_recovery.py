@@ -23,22 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
-from collections.abc import Coroutine
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from . import errors
-from ._endpoints import ENDPOINTS, RetryKind
+from ._endpoints import RetryKind
 from ._receipt import current_receipt
 from ._reconcile import Verdict, decide, evidence_for
 from ._retry import RetryPolicy
+from ._rotations import Rotations, look, org_of
 from ._unclaimed import write_unclaimed
 from .models import (
     CreateConnectionResponse,
-    DeleteConnectionResponse,
     GetConnectionResponse,
     RotateCompleteResponse,
     SCIMConnection,
@@ -50,89 +48,13 @@ if TYPE_CHECKING:
     from ._base import _BaseClient
     from ._sansio import RequestHeaders
 
-__all__ = ["OrgLocks", "Recovery"]
+__all__ = ["Recovery"]
 
 _BASE_FIELDS = tuple(f.name for f in attrs.fields(_ConnectionBase))
-ROTATIONS = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
 #: Stytch ends its own processing of a request within 30 s: an attempt that got no
 #: answer (a timeout, a dropped connection) may still commit until then, so a look
 #: that shows no connection sooner proves nothing about it.
 STYTCH_PROCESSING_BOUND = 31.0
-#: Organizations whose last create or rotation OrgLocks remembers, to void proofs
-#: taken before it; an older proof than the oldest forgotten activity counts as void.
-REMEMBERED_ORGANIZATIONS = 65_536
-
-
-def _org(params: dict[str, Any]) -> dict[str, Any]:
-    return {"organization_id": params["organization_id"]} if "organization_id" in params else {}
-
-
-class _Entry:
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
-
-
-class OrgLocks:
-    """Per-organization exclusivity for creates and rotations, shared by every view of
-    one client, and the memory that voids a proof of absence taken before another
-    call for the organization ran. Bounded: the organizations with a call in flight,
-    and the last `REMEMBERED_ORGANIZATIONS` that had one."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
-        self._seq = 0
-        self._recent: OrderedDict[str, int] = OrderedDict()
-        self._forgotten = 0
-
-    def mark(self) -> int:
-        """A point in this client's history: take it before a proof of absence."""
-        return self._seq
-
-    async def acquire(self, key: str, since: int | None = None) -> bool:
-        """Wait for `key`. True (quiet) when no other call for it held or awaited it,
-        and, with `since` (a `mark()`), none has run since that mark either."""
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = _Entry()
-        quiet = entry.users == 0 and (since is None or self._untouched(key, since))
-        entry.users += 1
-        try:
-            await entry.lock.acquire()
-        except BaseException:
-            self._drop(key, entry)
-            raise
-        self._touch(key)
-        return quiet
-
-    def release(self, key: str) -> None:
-        """Let the next call for `key` in."""
-        entry = self._entries[key]
-        entry.lock.release()
-        self._touch(key)
-        self._drop(key, entry)
-
-    def _touch(self, key: str) -> None:
-        self._seq += 1
-        recent = self._recent
-        recent[key] = self._seq
-        recent.move_to_end(key)
-        if len(recent) > REMEMBERED_ORGANIZATIONS:
-            _, self._forgotten = recent.popitem(last=False)
-
-    def _untouched(self, key: str, since: int) -> bool:
-        last = self._recent.get(key)
-        return since >= self._forgotten if last is None else last <= since
-
-    def _drop(self, key: str, entry: _Entry) -> None:
-        entry.users -= 1
-        if not entry.users:
-            del self._entries[key]
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 @attrs.define
@@ -171,20 +93,9 @@ def _last_four(call: _Create) -> str:
 class Recovery:
     """The careful paths of one client."""
 
-    def __init__(self, client: _BaseClient) -> None:
+    def __init__(self, client: _BaseClient, rotations: Rotations) -> None:
         self._client = client
-
-    async def _look(
-        self, params: dict[str, Any], headers: RequestHeaders
-    ) -> GetConnectionResponse | None:
-        """One GET (never retried: each doubt costs one look), or None when it failed."""
-        try:
-            response: GetConnectionResponse = await self._client._attempt(
-                "get", _org(params), headers
-            )
-        except errors.StytchSCIMError:
-            return None
-        return response
+        self._rotations = rotations
 
     # -- creates ----------------------------------------------------------------------
 
@@ -281,7 +192,7 @@ class Recovery:
         client = self._client
         call.in_doubt = maybe_sent  # until the look says otherwise
         current: GetConnectionResponse = await client._attempts(
-            "get", RetryKind.SAFE, _org(call.params), call.headers, None, ends
+            "get", RetryKind.SAFE, org_of(call.params), call.headers, None, ends
         )
         connection = current.connection
         if connection is None or not connection.active:
@@ -332,7 +243,7 @@ class Recovery:
                 call.unanswered_at = time.monotonic()
         elif not (call.in_doubt and isinstance(failure, errors.ConnectionExistsError)):
             raise failure  # Stytch's real answer: the retry policy decides
-        current = await self._look(call.params, call.headers)
+        current = await look(self._client, call.params, call.headers)
         if current is None:
             raise failure  # unknowable yet: the doubt stands
         return await self._act(call, current, failure)
@@ -390,12 +301,12 @@ class Recovery:
     async def recover(self, call: _Create, connection: SCIMConnection) -> CreateConnectionResponse:
         """Give a connection whose token nobody holds a new one (rotate start + complete),
         reported only once Stytch's last four confirm it is the live token."""
-        target = {**_org(call.params), "connection_id": connection.connection_id}
+        target = {**org_of(call.params), "connection_id": connection.connection_id}
         headers = call.headers
         try:
             if connection.rotating:  # our own recovery, cut short: its token is lost too
-                await self._rotation("rotate_cancel", target, headers)
-            started = await self._rotation("rotate_start", target, headers)
+                await self._rotations.run("rotate_cancel", target, headers)
+            started = await self._rotations.run("rotate_start", target, headers)
         except errors.StytchSCIMError as exc:
             raise errors.TokenLostError(connection) from exc
         # Kept only on `call` (its repr hides it), never in a local a traceback shows.
@@ -405,7 +316,7 @@ class Recovery:
             receipt.connection, receipt.next_token = connection, call.next_token
         failure: errors.StytchSCIMError | None = None
         try:
-            completed = await self._rotation("rotate_complete", target, headers)
+            completed = await self._rotations.run("rotate_complete", target, headers)
         except errors.StytchSCIMError as exc:
             completed, failure = None, exc
         fresh: SCIMConnection | None = completed.connection if completed is not None else None
@@ -413,7 +324,7 @@ class Recovery:
         if fresh is None or fresh.bearer_token_last_four != _last_four(call):
             # Unconfirmed (the complete failed, or its reply does not show our token):
             # one look tells whether the rotation completed with our token.
-            answer = await self._look(call.params, headers)
+            answer = await look(self._client, call.params, headers)
             fresh = answer.connection if answer is not None else None
             if (
                 answer is None
@@ -435,93 +346,3 @@ class Recovery:
             ),
             recovered=True,
         )
-
-    # -- rotations and deletes ------------------------------------------------------------
-
-    def _rotation(
-        self, operation: str, params: dict[str, Any], headers: RequestHeaders
-    ) -> Coroutine[Any, Any, Any]:
-        rescue = partial(self._rescue_rotation, operation, params, headers, _Rotation())
-        return self._client._run(operation, RetryKind.ROTATE, params, headers, rescue)
-
-    async def rotation(
-        self, operation: str, params: dict[str, Any], headers: RequestHeaders
-    ) -> Any:
-        """A public rotate start/complete/cancel: reconciled, and never overlapping a
-        create or another rotation of the same organization in this client."""
-        key = params.get("organization_id", "")
-        locks = self._client._org_locks
-        await locks.acquire(key)
-        try:
-            return await self._rotation(operation, params, headers)
-        finally:
-            locks.release(key)
-
-    async def rescue_delete(
-        self, params: dict[str, Any], headers: RequestHeaders, failure: errors.StytchSCIMError
-    ) -> DeleteConnectionResponse:
-        """A delete whose reply was lost is re-sent and answered "no active connection":
-        if the organization has no active connection now, the delete did its job."""
-        gone = (
-            isinstance(failure, errors.BadRequestError)
-            and failure.error_type == "no_active_scim_connection"
-        )
-        current = await self._look(params, headers) if gone else None
-        if current is None or (current.connection is not None and current.connection.active):
-            raise failure
-        return DeleteConnectionResponse(
-            request_id=current.request_id,
-            status_code=current.status_code,
-            connection_id=params["connection_id"],
-        )
-
-    async def _rescue_rotation(
-        self,
-        operation: str,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        state: _Rotation,
-        failure: errors.StytchSCIMError,
-    ) -> Any:
-        """After a failed rotate start/complete/cancel: find out whether it took effect.
-
-        `state.in_doubt` remembers, across the attempts of one call, that an earlier
-        one may have committed: a complete or cancel then answered "not rotating" is
-        most likely the repeat of one that did, so that answer is checked too."""
-        if RetryPolicy.is_ambiguous(failure):
-            state.in_doubt = True
-        elif not (
-            state.in_doubt
-            and operation != "rotate_start"
-            and isinstance(failure, errors.BadRequestError)
-            and failure.error_type == "scim_connection_not_rotating_token"
-        ):
-            raise failure
-        current = await self._look(params, headers)
-        connection = current.connection if current is not None else None
-        if current is None or connection is None or not connection.active:
-            raise failure
-        if connection.connection_id != params["connection_id"]:
-            raise failure
-        if operation == "rotate_start":
-            if connection.rotating:
-                # It committed and the next token was lost: cancel, then start again.
-                try:
-                    await self._client._attempt("rotate_cancel", params, headers)
-                except errors.StytchSCIMError:
-                    raise failure from None
-                state.in_doubt = False
-            raise failure
-        if connection.rotating:
-            raise failure  # the complete/cancel did not take effect: try it again
-        envelope = ENDPOINTS[operation].response
-        return envelope(
-            request_id=current.request_id,
-            status_code=current.status_code,
-            connection=connection,
-        )
-
-
-@attrs.define
-class _Rotation:
-    in_doubt: bool = False

@@ -1,0 +1,81 @@
+"""Per-organization exclusivity for creates and rotations within one client, and the
+memory that voids a proof of absence taken before another call for the organization."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+__all__ = ["OrgLocks"]
+
+#: Organizations whose last create or rotation OrgLocks remembers, to void proofs
+#: taken before it; an older proof than the oldest forgotten activity counts as void.
+REMEMBERED_ORGANIZATIONS = 65_536
+
+
+class _Entry:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class OrgLocks:
+    """Per-organization exclusivity for creates and rotations, shared by every view of
+    one client, and the memory that voids a proof of absence taken before another
+    call for the organization ran. Bounded: the organizations with a call in flight,
+    and the last `REMEMBERED_ORGANIZATIONS` that had one."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._seq = 0
+        self._recent: OrderedDict[str, int] = OrderedDict()
+        self._forgotten = 0
+
+    def mark(self) -> int:
+        """A point in this client's history: take it before a proof of absence."""
+        return self._seq
+
+    async def acquire(self, key: str, since: int | None = None) -> bool:
+        """Wait for `key`. True (quiet) when no other call for it held or awaited it,
+        and, with `since` (a `mark()`), none has run since that mark either."""
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        quiet = entry.users == 0 and (since is None or self._untouched(key, since))
+        entry.users += 1
+        try:
+            await entry.lock.acquire()
+        except BaseException:
+            self._drop(key, entry)
+            raise
+        self._touch(key)
+        return quiet
+
+    def release(self, key: str) -> None:
+        """Let the next call for `key` in."""
+        entry = self._entries[key]
+        entry.lock.release()
+        self._touch(key)
+        self._drop(key, entry)
+
+    def _touch(self, key: str) -> None:
+        self._seq += 1
+        recent = self._recent
+        recent[key] = self._seq
+        recent.move_to_end(key)
+        if len(recent) > REMEMBERED_ORGANIZATIONS:
+            _, self._forgotten = recent.popitem(last=False)
+
+    def _untouched(self, key: str, since: int) -> bool:
+        last = self._recent.get(key)
+        return since >= self._forgotten if last is None else last <= since
+
+    def _drop(self, key: str, entry: _Entry) -> None:
+        entry.users -= 1
+        if not entry.users:
+            del self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
