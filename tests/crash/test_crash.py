@@ -13,12 +13,17 @@ import os
 import random
 from pathlib import Path
 
+import pytest
+
 from .harness import emulator, run_with_kills, seed_connections, verify, write_input
 
 ORGS = int(os.environ.get("CRASH_ORGS", "300"))
 KILLS = int(os.environ.get("CRASH_KILLS", "3"))
 LATENCY = float(os.environ.get("CRASH_LATENCY", "0.3"))
 SEED = int(os.environ.get("CRASH_SEED", "5"))
+#: The suite-wide 60 s is for the CI size (about 15 s); the `nox -s crash` size needs
+#: about a minute of runs and reruns, so the limit grows with the size.
+pytestmark = pytest.mark.timeout(60 + ORGS // 10 + 10 * KILLS)
 
 
 def test_sigkill_mid_batch_loses_no_token(tmp_path: Path) -> None:
