@@ -208,7 +208,8 @@ class RateLimiters:
     ) -> None:
         """Feed `operation`'s group the answer to a request sent at `sent_at` (wall
         clock): a 429 with `Retry-After` to its adaptive rate, one without to its
-        window, any other answer below 500 to both as a request delivered."""
+        window, any other answer below 500 to both as a request delivered, and a 5xx
+        to the window as a request admitted (it counted against the window too)."""
         group = self.group(operation)
         now = self.clock()
         if status == 429:
@@ -220,4 +221,6 @@ class RateLimiters:
                 group.gate.on_throttle(sent_at, self.wall())
         elif status < 500:
             group.adaptive.on_success(now)
+            group.gate.on_success(sent_at)
+        else:  # not a throttle: the limit let it through and it counted in its window
             group.gate.on_success(sent_at)

@@ -208,3 +208,25 @@ async def test_the_head_of_the_queue_is_refused_at_its_deadline() -> None:
     with pytest.raises(scim.RequestTimeoutError) as info:
         await limiters.wait(group, clock() + 0.05, clock.sleep, "create")  # next: 1/9 s
     assert not info.value.sent
+
+
+def test_a_5xx_counts_against_the_window_like_any_answer_that_is_not_a_429() -> None:
+    # Stytch counted the 500 in its window: a window whose every send was answered
+    # (some with a 500) still raises an allowance learnt too low, or a batch with a
+    # few failing creates stays stuck below the limit.
+    clock = Clock()
+    limiters = RateLimiters(scim.AdaptiveRateLimiter(), clock=clock, wall=clock.wall)
+    create = limiters.group("create")
+    gate = create.gate
+    for _ in range(8):
+        limiters.on_reply("create", 200, {}, clock.wall())
+    limiters.on_reply("create", 429, {}, clock.wall())
+    assert gate.allowance == 9
+    clock.now = 1.005  # the next window
+    for status in (200, 200, 500, 200, 200, 500, 200, 200, 200):
+        sent = clock.wall()
+        gate.admit(sent)
+        limiters.on_reply("create", status, {}, sent)
+    clock.now = 2.005
+    gate.delay(clock.wall())
+    assert gate.allowance == 10
