@@ -53,15 +53,10 @@ AIOHTTP_MODULE = f"{PACKAGE}._transports.aiohttp"
 #: importer in the library (`demo` itself is imported only when that command runs).
 EMULATOR_IMPORTERS = frozenset({f"{PACKAGE}._cli.demo", f"{PACKAGE}._cli.app"})
 
-#: Type-only imports that point up a layer (annotations of a caller's type).
-UPWARD_TYPE_ONLY = frozenset(
-    {
-        (f"{PACKAGE}._engine.recovery", f"{PACKAGE}._clients.base"),
-        (f"{PACKAGE}._engine.rotations", f"{PACKAGE}._clients.base"),
-        (f"{PACKAGE}._provision.batch", f"{PACKAGE}._clients.project"),
-        (f"{PACKAGE}._provision.search", f"{PACKAGE}._clients.project"),
-    }
-)
+#: Type-only imports that point up a layer (none: a lower layer that needs a caller's
+#: type names a protocol or a base class of its own, as `_provision.client.BatchClient`
+#: and `_engine.engine.Engine` do).
+UPWARD_TYPE_ONLY: frozenset[tuple[str, str]] = frozenset()
 #: Deferred imports that point up a layer.
 UPWARD_DEFERRED: frozenset[tuple[str, str]] = frozenset()
 

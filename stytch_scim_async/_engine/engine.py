@@ -22,6 +22,7 @@ from .receipt import current_receipt
 
 if TYPE_CHECKING:
     from .._transports.aiohttp import Transport
+    from .locks import OrgLocks
 
 __all__ = ["Engine"]
 
@@ -39,6 +40,7 @@ class Engine:
     retry_budget: RetryBudget
     rate_limiter: AdaptiveRateLimiter
     rate_limiters: RateLimiters
+    _org_locks: OrgLocks
 
     def _prepare(
         self,

@@ -45,8 +45,8 @@ from .rotations import Rotations, look, org_of
 from .unclaimed import write_unclaimed
 
 if TYPE_CHECKING:
-    from .._clients.base import _BaseClient
     from .._sansio.wire import RequestHeaders
+    from .engine import Engine
 
 __all__ = ["Recovery"]
 
@@ -93,7 +93,7 @@ def _last_four(call: _Create) -> str:
 class Recovery:
     """The careful paths of one client."""
 
-    def __init__(self, client: _BaseClient, rotations: Rotations) -> None:
+    def __init__(self, client: Engine, rotations: Rotations) -> None:
         self._client = client
         self._rotations = rotations
 

@@ -20,8 +20,8 @@ from .._sansio.endpoints import ENDPOINTS, RetryKind
 from ..models import DeleteConnectionResponse, GetConnectionResponse
 
 if TYPE_CHECKING:
-    from .._clients.base import _BaseClient
     from .._sansio.wire import RequestHeaders
+    from .engine import Engine
 
 __all__ = ["ROTATIONS", "Rotations", "look", "org_of"]
 
@@ -34,7 +34,7 @@ def org_of(params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def look(
-    client: _BaseClient, params: dict[str, Any], headers: RequestHeaders
+    client: Engine, params: dict[str, Any], headers: RequestHeaders
 ) -> GetConnectionResponse | None:
     """One GET (never retried: each doubt costs one look), or None when it failed."""
     try:
@@ -52,7 +52,7 @@ class _Rotation:
 class Rotations:
     """The reconciled rotations and deletes of one client."""
 
-    def __init__(self, client: _BaseClient) -> None:
+    def __init__(self, client: Engine) -> None:
         self._client = client
 
     def run(

@@ -41,7 +41,7 @@ from .records import ProvisionOutcome, ProvisionProgress, ProvisionRequest, Prov
 from .search import screened
 
 if TYPE_CHECKING:
-    from .._clients.project import SCIMClient
+    from .client import BatchClient
 
 logger = logging.getLogger("stytch_scim_async")
 
@@ -60,7 +60,7 @@ MIN_PROVISION_ATTEMPTS = 6
 
 
 async def _provision_one(
-    client: SCIMClient,
+    client: BatchClient,
     request: ProvisionRequest,
     proof_mark: int | None,
     receipt: Receipt,
@@ -106,7 +106,7 @@ def _status_of(error: errors.StytchSCIMError) -> ProvisionStatus:
 
 
 def provision(
-    client: SCIMClient,
+    client: BatchClient,
     requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest],
     *,
     concurrency: int = 32,
@@ -144,7 +144,7 @@ def provision(
 
 
 async def _run(
-    client: SCIMClient,
+    client: BatchClient,
     source: AsyncIterator[list[tuple[ProvisionRequest, int | None] | ProvisionOutcome]],
     sink: Sink,
     *,
@@ -235,7 +235,7 @@ async def _run(
 
 
 def _progress(
-    counts: dict[ProvisionStatus, int], in_flight: int, sent: int, client: SCIMClient
+    counts: dict[ProvisionStatus, int], in_flight: int, sent: int, client: BatchClient
 ) -> ProvisionProgress:
     return ProvisionProgress(
         done=sum(counts.values()),

@@ -26,8 +26,8 @@ from .._sansio.endpoints import RetryKind
 from .records import ProvisionOutcome, ProvisionRequest, ProvisionStatus
 
 if TYPE_CHECKING:
-    from .._clients.project import SCIMClient
     from ..models import OrganizationSearchResponse
+    from .client import BatchClient
 
 __all__ = ["SEARCH_CHUNK", "active_connections", "screened"]
 
@@ -41,7 +41,7 @@ SEARCH_PAGE = 250
 
 
 async def active_connections(
-    client: SCIMClient, organization_ids: Sequence[str]
+    client: BatchClient, organization_ids: Sequence[str]
 ) -> dict[str, str | None] | None:
     """Organization → its active connection's id (None: it has none), for every one of
     `organization_ids` the search returned; None when the search was refused or failed
@@ -134,7 +134,7 @@ async def _windows(
 
 
 async def screened(
-    client: SCIMClient,
+    client: BatchClient,
     requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest],
     *,
     prescan: bool,
