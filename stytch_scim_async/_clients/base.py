@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from .._transports.base import Transport
+
 __all__ = ["LIVE_URL", "TEST_URL", "env_or"]
 
 T = TypeVar("T")
@@ -74,6 +76,7 @@ class _BaseClient(Engine):
         ssl_context: ssl.SSLContext | None,
         retry_budget: RetryBudget | None,
         rate_limiter: AdaptiveRateLimiter | None,
+        transport: Transport | None = None,
     ) -> None:
         self._base_url = check_base_url(base_url)
         if retry is not None and not isinstance(retry, RetryPolicy):
@@ -100,16 +103,18 @@ class _BaseClient(Engine):
                 "User-Agent": USER_AGENT,
             }
         )
-        # aiohttp is imported with the first client, not with the package: a CLI's
-        # --help or an app that only reads the models stays fast to start.
-        from .._transports.aiohttp import Transport
+        if transport is None:
+            # aiohttp is imported with the first client, not with the package: a CLI's
+            # --help or an app that only reads the models stays fast to start.
+            from .._transports.aiohttp import AiohttpTransport
 
-        self._transport = Transport(
-            session=session,
-            timeout=self.timeout,
-            max_connections=max_connections,
-            ssl_context=ssl_context,
-        )
+            transport = AiohttpTransport(
+                session=session,
+                timeout=self.timeout,
+                max_connections=max_connections,
+                ssl_context=ssl_context,
+            )
+        self._transport = transport
         self._rotations = Rotations(self)
         self._recovery = Recovery(self, self._rotations)
         self._org_locks = OrgLocks()

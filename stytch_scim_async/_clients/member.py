@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from .._transports.base import Transport
+
 __all__ = ["MemberSCIMClient"]
 
 
@@ -64,6 +66,7 @@ class MemberSCIMClient(_BaseClient):
         ssl_context: ssl.SSLContext | None = None,
         retry_budget: RetryBudget | None = None,
         rate_limiter: AdaptiveRateLimiter | None = None,
+        _transport: Transport | None = None,
     ) -> None:
         box = Secret(session_token)
         del session_token  # from here on only in `box`, whose repr hides it
@@ -85,6 +88,7 @@ class MemberSCIMClient(_BaseClient):
             ssl_context=ssl_context,
             retry_budget=retry_budget,
             rate_limiter=rate_limiter,
+            transport=_transport,
         )
 
     def __repr__(self) -> str:  # safe on a half-built client (a failed constructor)

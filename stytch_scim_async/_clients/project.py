@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         ProvisionProgress,
         ProvisionRequest,
     )
+    from .._transports.base import Transport
 
 __all__ = ["SCIMClient"]
 
@@ -74,6 +75,7 @@ class SCIMClient(_BaseClient):
         ssl_context: ssl.SSLContext | None = None,
         retry_budget: RetryBudget | None = None,
         rate_limiter: AdaptiveRateLimiter | None = None,
+        _transport: Transport | None = None,
     ) -> None:
         box = Secret(env_or(secret, "STYTCH_SECRET"))
         del secret  # from here on only in `box`, whose repr hides it
@@ -94,6 +96,7 @@ class SCIMClient(_BaseClient):
             ssl_context=ssl_context,
             retry_budget=retry_budget,
             rate_limiter=rate_limiter,
+            transport=_transport,
         )
 
     def __repr__(self) -> str:  # safe on a half-built client (a failed constructor)

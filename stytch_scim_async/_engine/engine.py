@@ -21,7 +21,7 @@ from .pacing import GroupLimiter, RateLimiters
 from .receipt import current_receipt
 
 if TYPE_CHECKING:
-    from .._transports.aiohttp import Transport
+    from .._transports.base import Transport
     from .locks import OrgLocks
 
 __all__ = ["Engine"]

@@ -23,13 +23,12 @@ import aiohttp
 from .. import errors
 from .._sansio.config import Timeout
 from .._sansio.wire import Request
+from .base import MAX_BODY_BYTES, InFlight, not_sent
 
-__all__ = ["MAX_BODY_BYTES", "Transport"]
-
-MAX_BODY_BYTES = 1 << 20
+__all__ = ["MAX_BODY_BYTES", "AiohttpTransport"]
 
 
-class Transport:
+class AiohttpTransport(InFlight):
     """Owns (or borrows) one aiohttp session with one pooled connector."""
 
     def __init__(
@@ -40,17 +39,13 @@ class Transport:
         max_connections: int,
         ssl_context: ssl.SSLContext | None,
     ) -> None:
+        super().__init__()
         self._session = session
         self._owns_session = session is None
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
-        #: Set by the client's aclose(): new calls are refused, those in flight finish.
-        self.closing = False
         self._slots = asyncio.Semaphore(max_connections)
-        #: Calls (not attempts) in flight on every client sharing this transport.
-        self.calls = 0
-        self._idle: asyncio.Event | None = None
         # Our session carries our timeout and TLS settings; a caller's session gets them
         # on every request instead, and its raise_for_status is overridden: we map
         # statuses ourselves, and aiohttp's exception would carry our headers.
@@ -93,14 +88,14 @@ class Transport:
                 async with asyncio.timeout(max(0.0, ends - time.monotonic())):
                     await slots.acquire()
             except TimeoutError:
-                raise _not_sent(request) from None
+                raise not_sent(request) from None
         try:
             options = self._request_options
             timeout = self._timeout
             if ends is not None:
                 limit = ends - time.monotonic()
                 if limit <= 0:
-                    raise _not_sent(request)
+                    raise not_sent(request)
                 if timeout.total is None or limit < timeout.total:
                     connect = limit if timeout.connect is None else min(timeout.connect, limit)
                     timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
@@ -152,36 +147,12 @@ class Transport:
         finally:
             slots.release()
 
-    def call_ended(self) -> None:
-        """Count a call out; wake every `drain` when none is left."""
-        self.calls -= 1
-        if not self.calls and self._idle is not None:
-            self._idle.set()
-            self._idle = None
-
-    async def drain(self) -> None:
-        """Wait until no call is in flight (each is bounded by its own timeouts).
-
-        Every concurrent caller waits on the same event."""
-        while self.calls:
-            if self._idle is None:
-                self._idle = asyncio.Event()
-            await self._idle.wait()
-
     async def aclose(self) -> None:
         """Close the session if we created it; a caller's session is left open."""
         self._closed = True
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
-
-
-def _not_sent(request: Request) -> errors.RequestTimeoutError:
-    return errors.RequestTimeoutError(
-        f"{request.operation}: the call's deadline passed before the request could be "
-        "sent; nothing was sent",
-        sent=False,
-    )
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
