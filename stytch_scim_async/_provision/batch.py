@@ -22,13 +22,14 @@ from collections.abc import (
     Sequence,
 )
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from .. import errors
 from .._engine.receipt import Receipt, keep_receipt
 from .._policy.retry import RetryPolicy
+from .client import BatchClient
 from .handover import (
     Pending,
     ProvisionAbandonedError,
@@ -39,9 +40,6 @@ from .handover import (
 )
 from .records import ProvisionOutcome, ProvisionProgress, ProvisionRequest, ProvisionStatus
 from .search import screened
-
-if TYPE_CHECKING:
-    from .client import BatchClient
 
 logger = logging.getLogger("stytch_scim_async")
 

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 from .. import errors
 from .._sansio.endpoints import RetryKind
+from .client import BatchClient
 from .records import ProvisionOutcome, ProvisionRequest, ProvisionStatus
 
 if TYPE_CHECKING:
     from ..models import OrganizationSearchResponse
-    from .client import BatchClient
 
 __all__ = ["SEARCH_CHUNK", "active_connections", "screened"]
 

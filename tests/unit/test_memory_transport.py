@@ -8,6 +8,8 @@ function, the client over HTTP, the client over the in-memory transport).
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import cast
@@ -165,3 +167,28 @@ async def test_aclose_waits_for_the_call_in_flight_then_refuses(fake: FakeStytch
     request = transport.requests[0]
     with pytest.raises(scim.ClientClosedError):
         await transport.send(request)
+
+
+def test_a_client_over_the_fake_never_imports_aiohttp() -> None:
+    script = """
+import asyncio, sys
+import stytch_scim_async as scim
+from stytch_scim_async._transports.memory import MockTransport
+from stytch_scim_async.testing import FakeStytch
+
+async def main() -> None:
+    fake = FakeStytch(seed=0)
+    async with scim.SCIMClient(
+        fake.project_id, fake.secret, base_url=fake.base_url,
+        _transport=MockTransport(fake.handle),
+    ) as client:
+        created = await client.create_connection("organization-test-1")
+    assert created.connection.bearer_token == fake.active_token("organization-test-1")
+
+asyncio.run(main())
+print(sorted(name for name in sys.modules if name.split(".")[0] == "aiohttp"))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
