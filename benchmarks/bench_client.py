@@ -97,9 +97,13 @@ def core_parts(info: dict[str, str]) -> dict[str, float]:
     """The pure core's share of a create, timed without I/O against the naive work."""
     from datetime import UTC, datetime
 
-    from stytch_scim_async._endpoints import ENDPOINTS, Mode
-    from stytch_scim_async._sansio import build_request, parse_response
-    from stytch_scim_async._validate import check_id, check_identity_provider, check_optional_text
+    from stytch_scim_async._sansio.endpoints import ENDPOINTS, Mode
+    from stytch_scim_async._sansio.validate import (
+        check_id,
+        check_identity_provider,
+        check_optional_text,
+    )
+    from stytch_scim_async._sansio.wire import build_request, parse_response
 
     auth = base64.b64encode(f"{info['project_id']}:{info['secret']}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310 - the loopback emulator

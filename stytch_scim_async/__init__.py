@@ -9,13 +9,18 @@ in `stytch_scim_async.errors` (also re-exported here); the emulator for tests is
 from __future__ import annotations
 
 from . import errors
-from ._client import SCIMClient
-from ._config import Timeout
-from ._handover import ProvisionAbandonedError, ProvisionBatch
-from ._member import MemberSCIMClient
-from ._records import ProvisionOutcome, ProvisionProgress, ProvisionRequest, ProvisionStatus
-from ._retry import RetryPolicy
-from ._throttle import AdaptiveRateLimiter, RetryBudget
+from ._clients.member import MemberSCIMClient
+from ._clients.project import SCIMClient
+from ._policy.retry import RetryPolicy
+from ._policy.throttle import AdaptiveRateLimiter, RetryBudget
+from ._provision.handover import ProvisionAbandonedError, ProvisionBatch
+from ._provision.records import (
+    ProvisionOutcome,
+    ProvisionProgress,
+    ProvisionRequest,
+    ProvisionStatus,
+)
+from ._sansio.config import Timeout
 from ._version import __version__
 from .errors import (
     APIStatusError,

@@ -1,1 +1,2 @@
 __version__ = "0.1.0"
+"""The distribution's version (read by the build backend from this line)."""

@@ -1,6 +1,6 @@
 """The `stytch-scim` console script.
 
-The commands live in `stytch_scim_async._cli_app`; this module only checks that the
+The commands live in `stytch_scim_async._cli.app`; this module only checks that the
 optional `cli` extra (click and rich) is installed, so that without it the script
 says how to get it instead of failing with a traceback, and so that importing the
 library never imports either.
@@ -25,6 +25,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ImportError:
         sys.stderr.write(HINT + "\n")
         raise SystemExit(2) from None
-    from ._cli_app import app
+    from ._cli.app import app
 
     app.main(args=None if argv is None else list(argv), prog_name="stytch-scim")

@@ -54,7 +54,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.applications import Starlette
 
 from . import errors
-from ._client import SCIMClient
+from ._clients.project import SCIMClient
 
 __all__ = [
     "STATE_KEY",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import attrs
 
-from stytch_scim_async._reconcile import Evidence, Verdict
+from stytch_scim_async._policy.reconcile import Evidence, Verdict
 
 __all__ = ["ROWS", "Row"]
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pytest
 from click.testing import CliRunner, Result
 
-from stytch_scim_async._cli_app import app
+from stytch_scim_async._cli.app import app
 from stytch_scim_async.testing import Faults, StytchEmulator
 
 T = TypeVar("T")

@@ -8,15 +8,15 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from stytch_scim_async._cli_app import app
-from stytch_scim_async._cli_demo import (
+from stytch_scim_async._cli.app import app
+from stytch_scim_async._cli.demo import (
     DemoConfig,
     DemoReport,
     demo_faults,
     demo_requests,
     verdict,
 )
-from stytch_scim_async._cli_tally import Tally
+from stytch_scim_async._cli.tally import Tally
 
 from .files import pending, results
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from stytch_scim_async._cli_results import ResultsFile
+from stytch_scim_async._cli.results import ResultsFile
 from stytch_scim_async.testing import FakeResponse, Faults
 
 from .conftest import Cli, ThreadedEmulator

@@ -14,12 +14,12 @@ import pytest
 
 import stytch_scim_async as scim
 import stytch_scim_async.testing as testing
-from stytch_scim_async import _cli_bulk
-from stytch_scim_async._cli_batch import graceful_stop, run_batch
-from stytch_scim_async._cli_demo import DemoReport, verify
-from stytch_scim_async._cli_input import InputError, parse_requests
-from stytch_scim_async._cli_results import ResultsFile, ResultsFileError
-from stytch_scim_async._cli_tally import Tally, plan
+from stytch_scim_async._cli import bulk as _cli_bulk
+from stytch_scim_async._cli.batch import graceful_stop, run_batch
+from stytch_scim_async._cli.demo import DemoReport, verify
+from stytch_scim_async._cli.input import InputError, parse_requests
+from stytch_scim_async._cli.results import ResultsFile, ResultsFileError
+from stytch_scim_async._cli.tally import Tally, plan
 
 from .conftest import Cli, ThreadedEmulator
 

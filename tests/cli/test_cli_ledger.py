@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from stytch_scim_async import ProvisionRequest
-from stytch_scim_async._cli_ledger import Action, LedgerError, classify, read_ledger
-from stytch_scim_async._cli_tally import plan
+from stytch_scim_async._cli.ledger import Action, LedgerError, classify, read_ledger
+from stytch_scim_async._cli.tally import plan
 
 from .files import header_line
 

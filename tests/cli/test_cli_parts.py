@@ -13,15 +13,15 @@ import pytest
 
 from stytch_scim_async import ProvisionOutcome, ProvisionRequest, errors
 from stytch_scim_async import ProvisionStatus as S
-from stytch_scim_async._cli_display import BatchProgress, live_progress, plain_line, print_summary
-from stytch_scim_async._cli_input import InputError, format_for, parse_requests
-from stytch_scim_async._cli_results import (
+from stytch_scim_async._cli.display import BatchProgress, live_progress, plain_line, print_summary
+from stytch_scim_async._cli.input import InputError, format_for, parse_requests
+from stytch_scim_async._cli.results import (
     ResultsFile,
     ResultsFileError,
     outcome_record,
     timestamp,
 )
-from stytch_scim_async._cli_tally import Tally, exit_code, failure_notes, summary_rows
+from stytch_scim_async._cli.tally import Tally, exit_code, failure_notes, summary_rows
 from stytch_scim_async.models import SCIMConnection, SCIMConnectionWithToken
 
 HEADER = b"organization_id,display_name,identity_provider\n"

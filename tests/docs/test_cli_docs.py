@@ -24,7 +24,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from stytch_scim_async._cli_app import app
+from stytch_scim_async._cli.app import app
 from stytch_scim_async.testing import StytchEmulator
 from stytch_scim_async.testing._cli import build_parser
 from tests.docs.test_docs_examples import DOCS, PAGES, extract_blocks

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import stytch_scim_async as scim
+from stytch_scim_async._transports.aiohttp import AiohttpTransport
 from stytch_scim_async.testing import StytchEmulator
 
 ORG = "organization-test-cancel"
@@ -22,7 +23,9 @@ PROMPT = 0.1
 
 def acquired(client: scim.SCIMClient) -> int:
     """Connections the client's pool has handed out and not got back."""
-    session = client._transport._session
+    transport = client._transport
+    assert isinstance(transport, AiohttpTransport)  # the default transport
+    session = transport._session
     assert session is not None
     return len(session.connector._acquired)  # type: ignore[union-attr]
 

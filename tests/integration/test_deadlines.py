@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pytest
 
 import stytch_scim_async as scim
-from stytch_scim_async._sansio import Request
+from stytch_scim_async._sansio.wire import Request
 from stytch_scim_async.testing import StytchEmulator
 
 ORG = "organization-test-deadlines"

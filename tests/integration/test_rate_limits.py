@@ -11,8 +11,8 @@ import asyncio
 import pytest
 
 import stytch_scim_async as scim
-from stytch_scim_async._pacing import RateLimiters
-from stytch_scim_async._window import LADDER
+from stytch_scim_async._engine.pacing import RateLimiters
+from stytch_scim_async._policy.window import LADDER
 from stytch_scim_async.testing import Faults, RateLimit, StytchEmulator
 
 EPOCH = 1_800_000_000.0  # the start of a clock hour

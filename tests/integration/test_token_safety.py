@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 import stytch_scim_async as scim
-from stytch_scim_async._reconcile import Verdict
+from stytch_scim_async._policy.reconcile import Verdict
 from stytch_scim_async.testing import Settings, StytchEmulator
 
 from ..support_reconcile import ROWS, Row

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import stytch_scim_async as scim
-from stytch_scim_async._endpoints import ENDPOINTS
-from stytch_scim_async._sansio import Request, error_from_response, retry_after
+from stytch_scim_async._sansio.endpoints import ENDPOINTS
+from stytch_scim_async._sansio.wire import Request, error_from_response, retry_after
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 CONNECTION = (

@@ -8,8 +8,8 @@ import math
 import pytest
 
 import stytch_scim_async as scim
-from stytch_scim_async._pacing import GROUPS, RateLimiters
-from stytch_scim_async._window import LADDER, WindowGate
+from stytch_scim_async._engine.pacing import GROUPS, RateLimiters
+from stytch_scim_async._policy.window import LADDER, WindowGate
 
 EPOCH = 1_800_000_000.0  # a multiple of every window length of the ladder
 SOON = {"Retry-After": "0"}

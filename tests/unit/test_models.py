@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 
 import stytch_scim_async as scim
-from stytch_scim_async._endpoints import ENDPOINTS
-from stytch_scim_async._sansio import parse_response
+from stytch_scim_async._sansio.endpoints import ENDPOINTS
+from stytch_scim_async._sansio.wire import parse_response
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stytch_scim_async._reconcile import Evidence, Verdict, decide, evidence_for, fits_request
+from stytch_scim_async._policy.reconcile import (
+    Evidence,
+    Verdict,
+    decide,
+    evidence_for,
+    fits_request,
+)
 from stytch_scim_async.models import SCIMConnection, SCIMGroupImplicitRoleAssignment
 
 from ..support_reconcile import ROWS, Row

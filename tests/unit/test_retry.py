@@ -11,8 +11,8 @@ import attrs
 import pytest
 
 import stytch_scim_async as scim
-from stytch_scim_async._endpoints import RetryKind
-from stytch_scim_async._sansio import error_from_response
+from stytch_scim_async._sansio.endpoints import RetryKind
+from stytch_scim_async._sansio.wire import error_from_response
 from tests.conftest import SleepRecorder
 
 

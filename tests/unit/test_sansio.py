@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from stytch_scim_async import errors, models
-from stytch_scim_async._endpoints import ENDPOINTS, Mode
-from stytch_scim_async._sansio import (
+from stytch_scim_async._sansio.endpoints import ENDPOINTS, Mode
+from stytch_scim_async._sansio.wire import (
     basic_auth,
     build_request,
     check_base_url,

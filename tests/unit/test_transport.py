@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 from aioresponses import aioresponses
 
 import stytch_scim_async as scim
+from stytch_scim_async._transports.aiohttp import AiohttpTransport
 from tests.conftest import SleepRecorder
 
 BASE = "https://test.stytch.com"
@@ -163,12 +164,14 @@ async def test_tls_is_verified_unless_a_context_is_given() -> None:
     import ssl
 
     async with scim.SCIMClient("project-test-1", "s") as default:
+        assert isinstance(default._transport, AiohttpTransport)  # the default transport
         assert default._transport._ssl is True
         session = default._transport._get_session()
         assert session.connector is not None
         assert session.connector._ssl is True  # type: ignore[attr-defined]
     context = ssl.create_default_context()
     async with scim.SCIMClient("project-test-1", "s", ssl_context=context) as custom:
+        assert isinstance(custom._transport, AiohttpTransport)
         session = custom._transport._get_session()
         assert session.connector._ssl is context  # type: ignore[union-attr]
         assert context.verify_mode is ssl.CERT_REQUIRED

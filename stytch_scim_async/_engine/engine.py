@@ -1,0 +1,203 @@
+"""The engine both clients share: one call's attempts, under the retry policy, the
+budget, the per-group rate limiters and the call's one deadline. Everything it sends
+is built by the pure core; the transport does the I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .. import errors
+from .._policy.retry import RetryDecision, RetryPolicy
+from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
+from .._sansio.config import Timeout
+from .._sansio.endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
+from .._sansio.wire import Request, RequestHeaders, build_request, parse_response
+from .pacing import GroupLimiter, RateLimiters
+from .receipt import current_receipt
+
+if TYPE_CHECKING:
+    from .._transports.base import Transport
+    from .locks import OrgLocks
+
+__all__ = ["Engine"]
+
+T = TypeVar("T")
+
+
+class Engine:
+    """What a call needs of its client, and the attempts of one call."""
+
+    _mode: Mode
+    _base_url: str
+    _transport: Transport
+    retry: RetryPolicy
+    timeout: Timeout
+    retry_budget: RetryBudget
+    rate_limiter: AdaptiveRateLimiter
+    rate_limiters: RateLimiters
+    _org_locks: OrgLocks
+
+    def _prepare(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        headers: RequestHeaders,
+        ends: float | None,
+    ) -> tuple[Endpoint, Request, GroupLimiter | None]:
+        """Build an attempt's request: (endpoint, request, the endpoint group's limiter
+        when the send may have to wait for it, else None). A send the limiters would
+        let go only after the deadline is refused at once (see `RateLimiters.check`)."""
+        endpoint = ENDPOINTS[operation]
+        request = build_request(endpoint, self._mode, self._base_url, params, headers)
+        group = self.rate_limiters.check(operation, ends)
+        receipt = current_receipt()
+        if receipt is not None:
+            receipt.requests += 1
+        return endpoint, request, group
+
+    def _finish(
+        self, endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes
+    ) -> Any:
+        """Turn the reply into a response, or raise its error."""
+        if status < 300:
+            return parse_response(endpoint, status, headers, body)
+        return parse_response(endpoint, status, headers, body, datetime.now(UTC))
+
+    async def _attempt(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        headers: RequestHeaders,
+        ends: float | None = None,
+    ) -> Any:
+        """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
+        call's deadline, by `time.monotonic()`) caps its timeout."""
+        endpoint, request, group = self._prepare(operation, params, headers, ends)
+        limiters = self.rate_limiters
+        sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
+        status, response_headers, body = await self._transport.send(request, ends)
+        limiters.on_reply(operation, status, response_headers, sent_at)
+        return self._finish(endpoint, status, response_headers, body)
+
+    def _run(
+        self,
+        operation: str,
+        kind: RetryKind,
+        params: dict[str, Any],
+        headers: RequestHeaders,
+        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None = None,
+    ) -> Coroutine[Any, Any, T]:
+        """Run `operation` under the retry policy, the budget and the deadline.
+
+        `rescue` sees every failed attempt and may turn it into a result (reconciliation
+        of creates and rotations) or raise. The engine is a plain function returning a
+        coroutine: every frame on the await chain is resumed on each I/O wake-up.
+        """
+        if self.retry.deadline is None:
+            return self._attempts(operation, kind, params, headers, rescue, None)
+        return self._bounded(
+            operation, kind, partial(self._attempts, operation, kind, params, headers, rescue)
+        )
+
+    async def _bounded(
+        self, operation: str, kind: RetryKind, run: Callable[[float | None], Awaitable[T]]
+    ) -> T:
+        """`run(ends)` under the call's one deadline, counted as a call in flight.
+
+        A safe call is cut at the deadline. A create or rotation gets a grace of one
+        attempt's timeout past it: `ends` caps each attempt's timeout and stops new
+        attempts, so only the reconciliation of an attempt that may have committed
+        (which decides whether a token is lost) runs into the grace."""
+        transport = self._transport
+        transport.calls += 1  # aclose() waits for the whole call, checks included
+        try:
+            deadline = self.retry.deadline
+            if deadline is None:
+                return await run(None)
+            ends = time.monotonic() + deadline
+            grace = 0.0 if kind is RetryKind.SAFE else self.timeout.total
+            try:
+                async with asyncio.timeout(deadline + grace):
+                    return await run(ends)
+            except TimeoutError as exc:
+                raise errors.RequestTimeoutError(
+                    f"{operation}: the call's deadline of {deadline} s passed"
+                    + (
+                        f" and its reconciliation did not end within {grace:g} s more"
+                        if grace
+                        else ""
+                    )
+                ) from exc
+        finally:
+            transport.call_ended()
+
+    async def _attempts(
+        self,
+        operation: str,
+        kind: RetryKind,
+        params: dict[str, Any],
+        headers: RequestHeaders,
+        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
+        ends: float | None,
+    ) -> T:
+        # The first attempt runs bare, inlined (one coroutine frame fewer to resume on
+        # every I/O wake-up), and without tenacity, whose machinery costs more CPU than
+        # the HTTP exchange itself: most calls never need it.
+        transport = self._transport
+        transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
+        started = time.monotonic()
+        limiters = self.rate_limiters
+        try:
+            endpoint, request, group = self._prepare(operation, params, headers, ends)
+            if group is None:
+                sent_at = limiters.wall()
+            else:
+                sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
+            status, response_headers, body = await transport.send(request, ends)
+            limiters.on_reply(operation, status, response_headers, sent_at)
+            result: T = self._finish(endpoint, status, response_headers, body)
+        except errors.StytchSCIMError as exc:
+            return await self._retrying(
+                operation, kind, params, headers, rescue, exc, started, ends
+            )
+        finally:
+            transport.call_ended()
+        self.retry_budget.refund()
+        return result
+
+    async def _retrying(
+        self,
+        operation: str,
+        kind: RetryKind,
+        params: dict[str, Any],
+        headers: RequestHeaders,
+        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
+        failure: errors.StytchSCIMError,
+        started: float,
+        ends: float | None,
+    ) -> T:
+        pending: errors.StytchSCIMError | None = failure
+        decision = RetryDecision(
+            self.retry, operation, kind, self.retry_budget, time.monotonic, started
+        )
+        retrying = decision.retrying()
+        async for try_ in retrying:
+            with try_:
+                if pending is None:
+                    try:
+                        result: T = await self._attempt(operation, params, headers, ends)
+                    except errors.StytchSCIMError as exc:
+                        pending = exc
+                if pending is not None:
+                    failed, pending = pending, None
+                    if rescue is None:
+                        raise failed
+                    result = await rescue(failed)
+        # Success after retries returns what they took from the budget (botocore's rule).
+        self.retry_budget.refund(max(decision.spent, 1))
+        return result

@@ -1,0 +1,141 @@
+"""Rotations and deletes that find out whether a lost reply's request took effect.
+
+A rotate start that committed but whose reply (with the next token) was lost is
+cancelled and started again; a complete or cancel that committed is reported as done;
+a delete answered "no active connection" after a lost reply is reported as done when
+the organization has no active connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .. import errors
+from .._policy.retry import RetryPolicy
+from .._sansio.endpoints import ENDPOINTS, RetryKind
+from ..models import DeleteConnectionResponse, GetConnectionResponse
+
+if TYPE_CHECKING:
+    from .._sansio.wire import RequestHeaders
+    from .engine import Engine
+
+__all__ = ["ROTATIONS", "Rotations", "look", "org_of"]
+
+ROTATIONS = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
+
+
+def org_of(params: dict[str, Any]) -> dict[str, Any]:
+    """The organization part of a call's parameters (none in member mode)."""
+    return {"organization_id": params["organization_id"]} if "organization_id" in params else {}
+
+
+async def look(
+    client: Engine, params: dict[str, Any], headers: RequestHeaders
+) -> GetConnectionResponse | None:
+    """One GET (never retried: each doubt costs one look), or None when it failed."""
+    try:
+        response: GetConnectionResponse = await client._attempt("get", org_of(params), headers)
+    except errors.StytchSCIMError:
+        return None
+    return response
+
+
+@attrs.define
+class _Rotation:
+    in_doubt: bool = False
+
+
+class Rotations:
+    """The reconciled rotations and deletes of one client."""
+
+    def __init__(self, client: Engine) -> None:
+        self._client = client
+
+    def run(
+        self, operation: str, params: dict[str, Any], headers: RequestHeaders
+    ) -> Coroutine[Any, Any, Any]:
+        """A rotate start/complete/cancel under the retry policy, reconciled (no lock:
+        the caller holds the organization's, or takes it through `rotation`)."""
+        rescue = partial(self._rescue_rotation, operation, params, headers, _Rotation())
+        return self._client._run(operation, RetryKind.ROTATE, params, headers, rescue)
+
+    async def rotation(
+        self, operation: str, params: dict[str, Any], headers: RequestHeaders
+    ) -> Any:
+        """A public rotate start/complete/cancel: reconciled, and never overlapping a
+        create or another rotation of the same organization in this client."""
+        key = params.get("organization_id", "")
+        locks = self._client._org_locks
+        await locks.acquire(key)
+        try:
+            return await self.run(operation, params, headers)
+        finally:
+            locks.release(key)
+
+    async def rescue_delete(
+        self, params: dict[str, Any], headers: RequestHeaders, failure: errors.StytchSCIMError
+    ) -> DeleteConnectionResponse:
+        """A delete whose reply was lost is re-sent and answered "no active connection":
+        if the organization has no active connection now, the delete did its job."""
+        gone = (
+            isinstance(failure, errors.BadRequestError)
+            and failure.error_type == "no_active_scim_connection"
+        )
+        current = await look(self._client, params, headers) if gone else None
+        if current is None or (current.connection is not None and current.connection.active):
+            raise failure
+        return DeleteConnectionResponse(
+            request_id=current.request_id,
+            status_code=current.status_code,
+            connection_id=params["connection_id"],
+        )
+
+    async def _rescue_rotation(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        headers: RequestHeaders,
+        state: _Rotation,
+        failure: errors.StytchSCIMError,
+    ) -> Any:
+        """After a failed rotate start/complete/cancel: find out whether it took effect.
+
+        `state.in_doubt` remembers, across the attempts of one call, that an earlier
+        one may have committed: a complete or cancel then answered "not rotating" is
+        most likely the repeat of one that did, so that answer is checked too."""
+        if RetryPolicy.is_ambiguous(failure):
+            state.in_doubt = True
+        elif not (
+            state.in_doubt
+            and operation != "rotate_start"
+            and isinstance(failure, errors.BadRequestError)
+            and failure.error_type == "scim_connection_not_rotating_token"
+        ):
+            raise failure
+        current = await look(self._client, params, headers)
+        connection = current.connection if current is not None else None
+        if current is None or connection is None or not connection.active:
+            raise failure
+        if connection.connection_id != params["connection_id"]:
+            raise failure
+        if operation == "rotate_start":
+            if connection.rotating:
+                # It committed and the next token was lost: cancel, then start again.
+                try:
+                    await self._client._attempt("rotate_cancel", params, headers)
+                except errors.StytchSCIMError:
+                    raise failure from None
+                state.in_doubt = False
+            raise failure
+        if connection.rotating:
+            raise failure  # the complete/cancel did not take effect: try it again
+        envelope = ENDPOINTS[operation].response
+        return envelope(
+            request_id=current.request_id,
+            status_code=current.status_code,
+            connection=connection,
+        )

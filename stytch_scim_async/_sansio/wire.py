@@ -1,0 +1,301 @@
+"""The pure core: build requests, parse responses, map errors. No I/O, no clock.
+
+Everything here is a function of its arguments, so it is tested table-driven
+without a network (and never imports aiohttp, asyncio or tenacity).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import attrs
+
+from .. import errors
+from .._version import __version__
+from .convert import describe_error, structure
+from .endpoints import Endpoint, Mode
+from .validate import PLAIN_ID
+
+__all__ = [
+    "Request",
+    "RequestHeaders",
+    "Secret",
+    "basic_auth",
+    "build_request",
+    "check_base_url",
+    "error_from_response",
+    "excerpt",
+    "parse_response",
+    "retry_after",
+]
+
+USER_AGENT = f"stytch-scim-async/{__version__}"
+EXCERPT_CHARS = 200
+_SECRET_VALUE = re.compile(r'("[^"]*(?:token|secret|jwt)[^"]*"\s*:\s*)"[^"]*"?', re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+#: One encoder: `json.dumps` with any option builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+@attrs.define(slots=True)
+class Request:
+    """A request ready to send. Headers are hidden from repr: they carry credentials."""
+
+    operation: str
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    body: bytes | None = attrs.field(default=None, repr=False)
+
+
+class Secret:
+    """A credential in an object whose repr says nothing, so that a constructor that
+    fails does not leave it in a frame a locals-capturing traceback shows."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret(<redacted>)"
+
+
+class RequestHeaders:
+    """The headers every request of a call carries (credentials among them), in an
+    object that is not a mapping and whose repr says nothing: a traceback that
+    captures locals (Sentry, `pytest -l`, rich) shows only this repr."""
+
+    __slots__ = ("mapping",)
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self.mapping = mapping
+
+    def __repr__(self) -> str:
+        return "RequestHeaders(<redacted>)"
+
+    def with_extra(self, extra: Mapping[str, str]) -> RequestHeaders:
+        """These headers plus `extra`."""
+        return RequestHeaders({**self.mapping, **extra})
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The `Authorization` header value for HTTP Basic."""
+    raw = f"{user}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain HTTP may reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str) -> str:
+    """Validate a base URL and return it without a trailing slash.
+
+    Secrets travel only over HTTPS, except to loopback (the emulator, local proxies).
+    """
+    if not isinstance(base_url, str) or not base_url:
+        raise errors.InvalidRequestError("base_url", "must be a non-empty string")
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
+    except ValueError as exc:
+        raise errors.InvalidRequestError("base_url", f"not a valid URL ({exc})") from None
+    if not host:
+        raise errors.InvalidRequestError("base_url", "has no host")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise errors.InvalidRequestError(
+            "base_url", "must not carry a query, a fragment or credentials"
+        )
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
+        return base_url.rstrip("/")
+    raise errors.InvalidRequestError(
+        "base_url", "must use https (plain http is allowed only for loopback hosts)"
+    )
+
+
+def build_request(
+    endpoint: Endpoint,
+    mode: Mode,
+    base_url: str,
+    params: Mapping[str, Any],
+    headers: RequestHeaders | Mapping[str, str],
+) -> Request:
+    """Turn validated parameters into a `Request`; unset (None) parameters are omitted."""
+    if isinstance(headers, RequestHeaders):
+        headers = headers.mapping
+    route = endpoint.route(mode)
+    path = route.template
+    rest: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in route.path_params:
+            segment = value if PLAIN_ID.fullmatch(value) else quote(value, safe="")
+            path = path.replace("{" + name + "}", segment)
+        elif value is not None:
+            rest[name] = value
+    if "{" in path:  # a path parameter nobody supplied must not reach the wire literally
+        missing = path[path.index("{") + 1 : path.index("}")]
+        raise errors.InvalidRequestError(missing, "is required")
+    url = base_url + path
+    body: bytes | None = None
+    if route.method == "GET":
+        if rest:
+            url += "?" + urlencode(rest)
+    elif route.method != "DELETE":
+        body = _ENCODER.encode(rest).encode()
+    return Request(endpoint.name, route.method, url, headers, body)
+
+
+def excerpt(body: bytes) -> str:
+    """A short, single-line, secret-free prefix of a body for error messages."""
+    text = body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    text = _SECRET_VALUE.sub(r'\1"<redacted>"', text)
+    return _WHITESPACE.sub(" ", text).strip()[:EXCERPT_CHARS]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        for key, candidate in headers.items():
+            if key.lower() == lowered:
+                return candidate
+    return value
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date), or None
+    when it is absent or unusable. A date in the past means "now" (0.0)."""
+    raw = _header(headers, "Retry-After")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return max(0.0, (when - now).total_seconds())
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    # A control character (a newline) in a server's field must not split a log line.
+    return value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
+
+
+_STATUS_CLASSES: dict[int, type[errors.APIStatusError]] = {
+    400: errors.BadRequestError,
+    401: errors.UnauthorizedError,
+    403: errors.ForbiddenError,
+    404: errors.NotFoundError,
+    429: errors.RateLimitError,
+}
+
+
+#: The error types with a class of their own, by (status, error_type).
+_ERROR_TYPE_CLASSES: dict[tuple[int, str | None], type[errors.APIStatusError]] = {
+    (400, "active_scim_connection_exists"): errors.ConnectionExistsError,
+    (400, "bad_domain_for_stytch_sdk"): errors.SDKOriginNotAllowedError,
+    (400, "bad_app_bundle_for_stytch_sdk"): errors.SDKOriginNotAllowedError,
+    (401, "cname_required_for_http_only_cookies"): errors.CustomDomainRequiredError,
+    (401, "cname_invalid_for_http_only_cookies"): errors.CustomDomainRequiredError,
+}
+
+
+def error_from_response(
+    status: int, headers: Mapping[str, str], body: bytes, now: datetime
+) -> errors.APIStatusError:
+    """Map a non-2xx response to its error class; any body (JSON, HTML, empty) works."""
+    fields: dict[str, Any] = {}
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        fields = {
+            "request_id": _text(data.get("request_id")),
+            "error_type": _text(data.get("error_type")) or _text(data.get("error")),
+            "error_message": _text(data.get("error_message"))
+            or _text(data.get("error_description")),
+            "error_url": _text(data.get("error_url")) or _text(data.get("error_uri")),
+            "error_details": data.get("error_details"),
+        }
+    if not fields.get("request_id"):
+        fields["request_id"] = _header(headers, "X-Request-Id")
+    fields["body_excerpt"] = excerpt(body)
+    if status == 429:
+        return errors.RateLimitError(
+            status_code=status, retry_after=retry_after(headers, now), **fields
+        )
+    special = _ERROR_TYPE_CLASSES.get((status, fields.get("error_type")))
+    if special is not None:
+        cls: type[errors.APIStatusError] = special
+    elif status >= 500:
+        cls = errors.ServerError
+    else:
+        cls = _STATUS_CLASSES.get(status, errors.APIStatusError)
+    return cls(status_code=status, **fields)
+
+
+def parse_response(
+    endpoint: Endpoint,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime | None = None,
+) -> Any:
+    """Decode a response into the endpoint's envelope, or raise the matching error.
+
+    `now` (for an HTTP-date `Retry-After`) is needed only when the status is not 2xx.
+    """
+    if not 200 <= status < 300:
+        if now is None:
+            raise TypeError("parse_response needs `now` for a non-2xx response")
+        raise error_from_response(status, headers, body, now)
+    request_id = None
+    try:
+        # Stytch sends UTF-8 (a proxy may add a byte-order mark); decoding first
+        # skips json's encoding detection.
+        data = json.loads(body.decode("utf-8-sig"))
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        inner = data.get("data")
+        if isinstance(inner, dict):  # the frontend-SDK endpoints wrap the body
+            data = {**{k: v for k, v in data.items() if k != "data"}, **inner}
+        request_id = _text(data.get("request_id"))
+        data.setdefault("status_code", status)
+        return structure(data, endpoint.response)
+    except Exception as exc:  # any decoding failure becomes one typed error
+        undecodable = isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
+        problem = "not JSON" if undecodable else describe_error(exc)
+        raise errors.ResponseDecodeError(
+            problem,
+            status_code=status,
+            request_id=request_id or _header(headers, "X-Request-Id"),
+            body_excerpt=excerpt(body),
+        ) from None  # the parser's error (a JSONDecodeError's `doc`) holds the whole body
