@@ -50,11 +50,14 @@ class OrgLocks:
         except BaseException:
             self._drop(key, entry)
             raise
-        self._touch(key)
         return quiet
 
     def release(self, key: str) -> None:
-        """Let the next call for `key` in."""
+        """Let the next call for `key` in.
+
+        Only releases are remembered: a call that ended before a mark ended before the
+        proof taken after it (which saw what it did); one that ends after the mark, or
+        is still running, voids the proof (`_untouched`, or `users`)."""
         entry = self._entries[key]
         entry.lock.release()
         self._touch(key)
