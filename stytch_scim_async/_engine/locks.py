@@ -9,8 +9,10 @@ from collections import OrderedDict
 __all__ = ["OrgLocks"]
 
 #: Organizations whose last create or rotation OrgLocks remembers, to void proofs
-#: taken before it; an older proof than the oldest forgotten activity counts as void.
-REMEMBERED_ORGANIZATIONS = 65_536
+#: taken before it; an older proof than the oldest forgotten activity counts as void
+#: (safe: no rotation). A batch's proofs are at most a few windows old, so a few
+#: thousand suffice, and memory stays flat in the number of organizations.
+REMEMBERED_ORGANIZATIONS = 8192
 
 
 class _Entry:

@@ -35,6 +35,12 @@ logger = logging.getLogger("stytch_scim_async")
 
 #: Organizations named per search (the filter's window): Stytch's largest page.
 SEARCH_CHUNK = 1000
+#: Recent organization ids a batch refuses to see again. A repeat further back is
+#: safe without it: the first create finished before the repeat's search (which then
+#: reports `already_exists`) or ran after its mark (which voids the repeat's proof, so
+#: a lost reply is never recovered by rotating the first create's connection).
+#: Bounded, so memory stays flat in the number of organizations.
+RECENT_IDS = 4 * SEARCH_CHUNK
 #: Organizations per page of answers. An Organization object is large (the emulator's
 #: ~1 KiB, Stytch's more), so a page of 1,000 would approach the client's body cap.
 SEARCH_PAGE = 250
@@ -142,9 +148,9 @@ async def screened(
     """The batch's requests, each either ready to create, as (request, the mark of the
     search that proved it absent, or None), or already decided (a duplicate, or an
     organization that has a connection). Memory: one window of 1,000 requests and the
-    ids seen so far."""
+    last few windows' ids (see `RECENT_IDS`)."""
 
-    seen: set[str] = set()
+    seen: dict[str, None] = {}  # insertion-ordered: the oldest go first
     async for window in _windows(requests, SEARCH_CHUNK if prescan else 1):
         fresh: list[ProvisionRequest] = []
         decided: list[tuple[ProvisionRequest, int | None] | ProvisionOutcome] = []
@@ -155,7 +161,9 @@ async def screened(
             if item.organization_id in seen:
                 decided.append(_duplicate(item))
                 continue
-            seen.add(item.organization_id)
+            seen[item.organization_id] = None
+            if len(seen) > RECENT_IDS:
+                del seen[next(iter(seen))]
             fresh.append(item)
         unknown = [r.organization_id for r in fresh if not (r.maybe_sent or r.proven_absent)]
         # Taken before the search: a create or rotation for an organization after it

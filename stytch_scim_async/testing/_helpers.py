@@ -25,9 +25,10 @@ class EmulatorHelpers:
 
     __slots__ = ()
 
-    @property
-    def _core(self) -> FakeStytch:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # each subclass names the FakeStytch its helpers act on
+
+        @property
+        def _core(self) -> FakeStytch: ...
 
     @property
     def faults(self) -> Faults:

@@ -224,3 +224,24 @@ def test_a_failed_constructor_leaves_no_secret_in_its_frames(member: bool) -> No
     text = library_locals(info.value)  # capturing locals must not crash either
     assert "base_url" in str(info.value)
     assert secret not in text
+
+
+async def test_a_repeat_beyond_the_recent_window_finds_the_first_connection(
+    client: scim.SCIMClient, emu: StytchEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch remembers only recent ids (memory flat in N). A repeat it no longer
+    # remembers is still safe: its proof of absence is void once the first create ran,
+    # so it ends `already_exists` and the first token stays the live one.
+    from stytch_scim_async._provision import search
+
+    monkeypatch.setattr(search, "RECENT_IDS", 2)
+    rows = [scim.ProvisionRequest(f"organization-test-r{i}", "x") for i in range(4)]
+    rows.append(rows[0])
+    async with client.provision(rows, concurrency=1) as batch:
+        outcomes = [o async for o in batch]
+    first, repeat = (o for o in outcomes if o.request.organization_id == rows[0].organization_id)
+    assert first.status is Status.CREATED
+    assert first.bearer_token == emu.active_token(rows[0].organization_id)
+    assert repeat.status is Status.ALREADY_EXISTS
+    assert repeat.bearer_token is None
+    assert emu.stats.rotations_started == 0
