@@ -48,7 +48,6 @@ class DemoConfig:
     seed: int = 0
     concurrency: int = 32
     rate_limit: float = 200.0
-    burst: int = 50
     fault_rate: float = 0.02
     stall_seconds: float = 2.0
     timeout: float = 1.0
@@ -80,13 +79,13 @@ class DemoReport:
 
 
 def demo_faults(config: DemoConfig) -> Faults:
-    """The failure model: a per-route rate limit answered with `Retry-After` seconds,
-    plus `fault_rate` of each probabilistic fault (half that for the slow ones)."""
+    """The failure model: Stytch's shape of rate limit (per route, fixed windows aligned
+    to the clock, 429s without `Retry-After`), plus `fault_rate` of each probabilistic
+    fault (half that for the slow ones)."""
     p = config.fault_rate
     return Faults(
         rate_limit=config.rate_limit,
-        burst=config.burst,
-        retry_after="seconds",
+        retry_after=None,
         p_500_before_commit=p,
         p_500_after_commit=p,
         p_html_502=p,
@@ -216,7 +215,7 @@ def demo_rows(config: DemoConfig, report: DemoReport) -> list[tuple[str, str]]:
     rate = report.server_requests / elapsed if elapsed > 0 else 0.0
     orgs_rate = sum(tally.counts.values()) / elapsed if elapsed > 0 else 0.0
     amplification = tally.requests / config.orgs if config.orgs else 0.0
-    limit = f"{config.rate_limit:g} req/s per route, burst {config.burst}"
+    limit = f"{config.rate_limit:g} req/s per route, fixed 1 s windows, no Retry-After"
     injected = sum(report.faults.values())
     rows = [
         ("organizations", str(config.orgs)),
