@@ -216,7 +216,7 @@ async def test_a_failed_recovery_keeps_its_token_out_of_every_frame(
 
 @pytest.mark.parametrize("member", [False, True])
 def test_a_failed_constructor_leaves_no_secret_in_its_frames(member: bool) -> None:
-    secret = "secret-test-0123456789abcdefghijklmnopqrstuv"
+    secret = "constructor-credential-0123456789abcdefghijklmnop"
     make = scim.MemberSCIMClient if member else scim.SCIMClient
     ident = "public-token-test-1" if member else "project-test-1"
     with pytest.raises(scim.InvalidRequestError) as info:
