@@ -48,7 +48,7 @@ class Settled(enum.Enum):
     FOREIGN = "foreign"
 
 
-class TokenSuperseded(Exception):
+class TokenSuperseded(errors.StytchSCIMError):
     """The connection's token is neither the one on file nor its pending next one."""
 
     def __init__(self, organization_id: str, connection_id: str) -> None:

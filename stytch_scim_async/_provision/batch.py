@@ -88,7 +88,15 @@ async def _provision_one(
         )
     except Exception as exc:  # a bug of ours or of an injected hook: still one outcome
         logger.exception("provision: unexpected error for %r", request)
-        return ProvisionOutcome(request, ProvisionStatus.FAILED, None, exc, receipt.requests)
+        # One error type for every outcome (typed code reads `.request_id` and
+        # `.may_have_committed`); what really happened is the `__cause__`.
+        unexpected = errors.StytchSCIMError(
+            f"unexpected {type(exc).__name__} while provisioning the organization "
+            "(see the log; the original error is this error's __cause__)"
+        )
+        unexpected.__cause__ = exc
+        unexpected.may_have_committed = True  # nothing says how far the create got
+        return ProvisionOutcome(request, ProvisionStatus.FAILED, None, unexpected, receipt.requests)
     status = ProvisionStatus.RECOVERED if response.recovered else ProvisionStatus.CREATED
     return ProvisionOutcome(
         request, status, response.connection, None, receipt.requests, response.request_id

@@ -57,7 +57,7 @@ class ProvisionOutcome:
     request: ProvisionRequest
     status: ProvisionStatus
     connection: SCIMConnectionWithToken | None = None
-    error: errors.StytchSCIMError | Exception | None = None
+    error: errors.StytchSCIMError | None = None
     attempts: int = 0
     request_id: str | None = None
 

@@ -89,4 +89,7 @@ class Timeout:
             raise errors.InvalidRequestError(
                 "timeout", f"must be a Timeout or a number of seconds, got {type(value).__name__}"
             )
-        return cls(total=value, connect=min(5.0, value) if value > 0 else value)
+        try:
+            return cls(total=value, connect=min(5.0, value) if value > 0 else value)
+        except errors.InvalidRequestError as exc:  # name the argument the caller passed
+            raise errors.InvalidRequestError("timeout", exc.problem) from None

@@ -38,10 +38,18 @@ def _check_encodable(name: str, value: str) -> None:
 PLAIN_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID_LENGTH}}}")
 
 
+def _missing(name: str) -> InvalidRequestError:
+    """A credential named "argument (or VARIABLE)" that came from neither."""
+    argument, variable = name.split(" (or ", 1)
+    return InvalidRequestError(name, f"is missing: pass {argument}= or set {variable.rstrip(')')}")
+
+
 def check_id(name: str, value: Any) -> str:
     """An id that goes into a URL path: a non-empty string without control characters."""
     if type(value) is str and PLAIN_ID.fullmatch(value):
         return value  # the common case, in one regex match
+    if value is None and "(or " in name:
+        raise _missing(name)
     if not isinstance(value, str):
         raise InvalidRequestError(name, f"must be a string, got {_describe(value)}")
     if not value.strip():
@@ -59,6 +67,8 @@ def check_id(name: str, value: Any) -> str:
 
 def check_secret(name: str, value: Any) -> str:
     """A credential that goes into a header; the message never repeats its value."""
+    if value is None and "(or " in name:
+        raise _missing(name)
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(name, "must be a non-empty string")
     if _CONTROL.search(value) or not value.isascii():

@@ -274,7 +274,9 @@ async def test_an_unexpected_error_fails_one_organization_not_the_batch(
         outcomes = {o.request.organization_id: o async for o in c.provision(requests, retry=policy)}
     broken = outcomes.pop(requests[1].organization_id)
     assert broken.status is Status.FAILED
-    assert isinstance(broken.error, RuntimeError)
+    assert isinstance(broken.error, scim.StytchSCIMError)  # one type for every outcome
+    assert isinstance(broken.error.__cause__, RuntimeError)
+    assert broken.error.may_have_committed
     assert all(o.status is Status.CREATED for o in outcomes.values())
     assert "unexpected error" in caplog.text
 

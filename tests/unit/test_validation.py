@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -129,9 +130,9 @@ def test_secret_values_never_appear_in_messages() -> None:
         ({"project_id": "p", "secret": None}, "secret (or STYTCH_SECRET)"),
         ({"project_id": "p", "secret": ""}, "secret (or STYTCH_SECRET)"),
         ({"project_id": "p", "secret": "s", "base_url": "http://stytch.example.com"}, "base_url"),
-        ({"project_id": "p", "secret": "s", "timeout": -1}, "total"),
+        ({"project_id": "p", "secret": "s", "timeout": -1}, "timeout"),
         ({"project_id": "p", "secret": "s", "timeout": "5"}, "timeout"),
-        ({"project_id": "p", "secret": "s", "timeout": float("inf")}, "total"),
+        ({"project_id": "p", "secret": "s", "timeout": float("inf")}, "timeout"),
         ({"project_id": "p", "secret": "s", "retry": 3}, "retry"),
         ({"project_id": "p", "secret": "s", "max_connections": 0}, "max_connections"),
         ({"project_id": "p", "secret": "s", "max_connections": 1.5}, "max_connections"),
@@ -204,3 +205,21 @@ def test_the_pure_core_imports_no_io(module: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"aiohttp", "asyncio", "tenacity", "socket"}
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda: scim.SCIMClient(), "pass project_id= or set STYTCH_PROJECT_ID"),
+        (lambda: scim.SCIMClient("project-test-1"), "pass secret= or set STYTCH_SECRET"),
+        (lambda: scim.MemberSCIMClient(), "pass public_token= or set STYTCH_PUBLIC_TOKEN"),
+        (lambda: scim.SCIMClient("project-test-1", "s", timeout=0), "timeout: must be"),
+    ],
+)
+def test_a_missing_credential_or_a_bad_timeout_says_what_to_do(
+    make: Callable[[], object], says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("STYTCH_PROJECT_ID", "STYTCH_SECRET", "STYTCH_PUBLIC_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(scim.InvalidRequestError, match=re.escape(says)):
+        make()
