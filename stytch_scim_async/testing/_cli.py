@@ -39,7 +39,9 @@ def build_parser(prog: str = "python -m stytch_scim_async.testing") -> argparse.
         prog=prog,
         description="Serve a fake Stytch B2B SCIM API on 127.0.0.1.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to bind (127.0.0.1, ::1, localhost)"
+    )
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids, tokens and faults")
     parser.add_argument(
@@ -219,7 +221,15 @@ def main(
     try:
         faults = faults_from_args(args)
         settings = settings_from_args(args)
+        StytchEmulator(host=args.host)  # refuses a host that is not loopback
     except ValueError as exc:
         parser.error(str(exc))
-    asyncio.run(_run(args, faults, settings, out if out is not None else sys.stdout))
+    try:
+        asyncio.run(_run(args, faults, settings, out if out is not None else sys.stdout))
+    except OSError as exc:  # the port is taken, or the address cannot be bound
+        print(
+            f"{prog}: error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -9,6 +9,7 @@ closes, and the handler is cancelled when the client goes away.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +30,15 @@ __all__ = ["StytchEmulator"]
 def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
     if not waiter.done():
         waiter.set_result(value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class StytchEmulator(EmulatorHelpers):
@@ -53,6 +63,12 @@ class StytchEmulator(EmulatorHelpers):
         last_page_cursor: str | None = None,
         shutdown_timeout: float = 1.0,
     ) -> None:
+        if not _is_loopback(host):
+            raise ValueError(
+                f"host {host!r} is not a loopback address: the emulator answers its control "
+                "routes (/_tokens, /_reset) without authentication, so it serves on "
+                "127.0.0.1, ::1 or localhost only"
+            )
         self.fake = FakeStytch(
             faults=faults,
             settings=settings,
