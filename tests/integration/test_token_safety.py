@@ -43,6 +43,28 @@ async def attempt(call: Awaitable[scim.CreateConnectionResponse]) -> object:
         return exc
 
 
+async def fitting_create(
+    client: scim.SCIMClient,
+    *,
+    proven_absent: bool = False,
+    maybe_sent: bool = False,
+    verify_absent: bool | None = None,
+) -> object:
+    """The create the rows ask for (fields that fit an "Okta"/okta connection), with
+    leave to recover, and the row's own evidence flags."""
+    return await attempt(
+        client.create_connection(
+            ORG,
+            display_name="Okta",
+            identity_provider="okta",
+            recover_token=True,
+            proven_absent=proven_absent,
+            maybe_sent=maybe_sent,
+            verify_absent=verify_absent,
+        )
+    )
+
+
 async def look_fails(client: scim.SCIMClient, emu: StytchEmulator) -> object:
     emu.script(fault="500_after_commit", route="create")
     emu.script(fault="500_before_commit", route="get")
@@ -85,15 +107,7 @@ async def field_differs(client: scim.SCIMClient, emu: StytchEmulator) -> object:
     # The caller (wrongly) claims absence: the fields alone must refuse the rotation.
     emu.add_connection(ORG, display_name="Okta", identity_provider="generic")
     emu.script(fault="500_before_commit", route="create")
-    return await attempt(
-        client.create_connection(
-            ORG,
-            display_name="Okta",
-            identity_provider="okta",
-            recover_token=True,
-            proven_absent=True,
-        )
-    )
+    return await fitting_create(client, proven_absent=True)
 
 
 async def assigned(client: scim.SCIMClient, emu: StytchEmulator) -> object:
@@ -105,30 +119,14 @@ async def assigned(client: scim.SCIMClient, emu: StytchEmulator) -> object:
         role_assignments=[scim.RoleAssignment(group_id=group["group_id"], role_id="stytch_member")],
     )
     emu.script(fault="500_before_commit", route="create")
-    return await attempt(
-        client.create_connection(
-            ORG,
-            display_name="Okta",
-            identity_provider="okta",
-            recover_token=True,
-            proven_absent=True,
-        )
-    )
+    return await fitting_create(client, proven_absent=True)
 
 
 async def mid_rotation(client: scim.SCIMClient, emu: StytchEmulator) -> object:
     existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
     await client.rotate_start(ORG, existing["connection_id"])
     emu.script(fault="500_before_commit", route="create")
-    return await attempt(
-        client.create_connection(
-            ORG,
-            display_name="Okta",
-            identity_provider="okta",
-            recover_token=True,
-            verify_absent=False,
-        )
-    )
+    return await fitting_create(client, verify_absent=False)
 
 
 async def cut_short(client: scim.SCIMClient, emu: StytchEmulator) -> object:
@@ -136,16 +134,7 @@ async def cut_short(client: scim.SCIMClient, emu: StytchEmulator) -> object:
     # rotate start): the connection is ours, mid-rotation, and nobody holds a token.
     existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
     await client.rotate_start(ORG, existing["connection_id"])
-    return await attempt(
-        client.create_connection(
-            ORG,
-            display_name="Okta",
-            identity_provider="okta",
-            recover_token=True,
-            maybe_sent=True,
-            proven_absent=True,
-        )
-    )
+    return await fitting_create(client, maybe_sent=True, proven_absent=True)
 
 
 SCENARIOS: dict[str, Scenario] = {
