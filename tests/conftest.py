@@ -11,6 +11,8 @@ import pytest
 import stytch_scim_async as scim
 from stytch_scim_async.testing import StytchEmulator
 
+from .support.sleeps import SleepRecorder
+
 
 @pytest.fixture(scope="session", autouse=True)
 def no_unclaimed_tokens() -> Iterator[None]:
@@ -28,16 +30,6 @@ def no_unclaimed_tokens() -> Iterator[None]:
             else:
                 os.environ["STYTCH_SCIM_UNCLAIMED_DIR"] = before
         assert os.listdir(folder) == [], "a batch's outcomes were left unclaimed"
-
-
-class SleepRecorder:
-    """An injectable `sleep` that records delays and returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 import stytch_scim_async as scim
 from stytch_scim_async.testing import StytchEmulator
-from tests.conftest import SleepRecorder
+from tests.support.sleeps import SleepRecorder
 
 ORG = "organization-test-faults"
 
