@@ -272,6 +272,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--max-cpu-ratio", type=float, help="exit 1 if ours/raw is above")
     parser.add_argument("--max-rss-ratio", type=float, help="exit 1 if ours/raw RSS is above")
+    parser.add_argument("--quick", action="store_true", help="CPU only: no import, no RSS")
+    parser.add_argument("--ops", default=",".join(OPS), help="comma-separated: create,get,groups")
     parser.add_argument("--child", nargs=4, metavar=("KIND", "OP", "N", "TAG"))
     parser.add_argument("--info")
     args = parser.parse_args()
@@ -282,11 +284,12 @@ def main() -> None:
         return
 
     checks = Checks()
+    ops = [op for op in OPS if op in args.ops.split(",")]
     cpu: dict[str, dict[str, list[float]]] = {op: {k: [] for k in KINDS} for op in OPS}
     rss: dict[str, list[float]] = {k: [] for k in KINDS}
     sizes = {"create": args.creates, "get": args.gets, "groups": args.pages}
     with emulator_process(groups=GROUPS) as info:
-        for op in OPS:
+        for op in ops:
             for r in range(args.rounds):
                 for kind in ORDERS[r % len(ORDERS)]:
                     result = run_child(info, kind, op, sizes[op], args, f"r{r}-{kind}")
@@ -294,7 +297,7 @@ def main() -> None:
                     if op == "create":
                         rss[kind].append(result["peak_rss_mib"])
         stats = control(info, "/_stats")
-    sent = args.rounds * len(KINDS) * (args.creates + WARM_UP)
+    sent = args.rounds * len(KINDS) * (args.creates + WARM_UP) if "create" in ops else 0
     checks.expect(
         stats["creates_committed"] == sent and stats["duplicates"] == 0,
         f"{stats['creates_committed']} creates committed of {sent}, "
@@ -302,16 +305,16 @@ def main() -> None:
     )
     common = f"medians of {args.rounds} rounds, concurrency {args.concurrency}"
     print(f"CPU per call, µs ({common}, each client a fresh process per round):")
-    print(_line(f"  create x {args.creates}", cpu["create"], ("ours", "raw", "sdk"), "µs"))
-    print(_line(f"  get_connection x {args.gets}", cpu["get"], ("ours", "raw", "sdk"), "µs"))
-    print(
-        _line(
-            f"  iter_groups, one page of {GROUPS} x {args.pages}",
-            cpu["groups"],
-            ("ours", "raw", "sdk"),
-            "µs",
-        )
-    )
+    labels = {
+        "create": f"  create x {args.creates}",
+        "get": f"  get_connection x {args.gets}",
+        "groups": f"  iter_groups, one page of {GROUPS} x {args.pages}",
+    }
+    for op in ops:
+        print(_line(labels[op], cpu[op], ("ours", "raw", "sdk"), "µs"))
+    if args.quick:
+        checks.exit()
+        return
 
     t_aiohttp = import_time("import aiohttp")
     t_ours = import_time("import stytch_scim_async")
@@ -322,6 +325,9 @@ def main() -> None:
         f"{t_client * 1e3:.1f} ms (ratio {t_client / t_aiohttp:.2f}) "
         "(medians of 15 fresh interpreters)"
     )
+    if "create" not in ops:
+        checks.exit()
+        return
     peaks = {kind: statistics.median(rss[kind]) for kind in KINDS}
     print(
         f"peak RSS of a create process ({args.creates} creates after {WARM_UP} warm-up, "
