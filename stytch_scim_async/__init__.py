@@ -8,18 +8,12 @@ in `stytch_scim_async.errors` (also re-exported here); the emulator for tests is
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import errors
-from ._clients.member import MemberSCIMClient
 from ._clients.project import SCIMClient
 from ._policy.retry import RetryPolicy
 from ._policy.throttle import AdaptiveRateLimiter, RetryBudget
-from ._provision.handover import ProvisionAbandonedError, ProvisionBatch
-from ._provision.records import (
-    ProvisionOutcome,
-    ProvisionProgress,
-    ProvisionRequest,
-    ProvisionStatus,
-)
 from ._sansio.config import Timeout
 from ._version import __version__
 from .errors import (
@@ -59,6 +53,16 @@ from .models import (
     SCIMGroupImplicitRoleAssignment,
     UpdateConnectionResponse,
 )
+
+if TYPE_CHECKING:
+    from ._clients.member import MemberSCIMClient
+    from ._provision.handover import ProvisionAbandonedError, ProvisionBatch
+    from ._provision.records import (
+        ProvisionOutcome,
+        ProvisionProgress,
+        ProvisionRequest,
+        ProvisionStatus,
+    )
 
 __all__ = [
     "APIStatusError",
@@ -109,3 +113,30 @@ __all__ = [
     "__version__",
     "errors",
 ]
+
+# Imported at first use: constructing a `SCIMClient` needs neither the member client
+# nor the batch machinery, and importing them would cost every process that starts.
+_LAZY = {
+    "MemberSCIMClient": "._clients.member",
+    "ProvisionAbandonedError": "._provision.handover",
+    "ProvisionBatch": "._provision.handover",
+    "ProvisionOutcome": "._provision.records",
+    "ProvisionProgress": "._provision.records",
+    "ProvisionRequest": "._provision.records",
+    "ProvisionStatus": "._provision.records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

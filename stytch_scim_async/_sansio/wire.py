@@ -7,8 +7,6 @@ without a network (and never imports aiohttp, asyncio or tenacity).
 from __future__ import annotations
 
 import base64
-import email.utils
-import ipaddress
 import json
 import math
 import re
@@ -100,6 +98,8 @@ def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain HTTP may reach."""
     if host.lower() == "localhost":
         return True
+    import ipaddress  # only for plain http: an https client never needs it
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -227,6 +227,8 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
     try:
         seconds = float(raw)
     except ValueError:
+        import email.utils  # an HTTP-date is rare: delta-seconds is the common form
+
         try:
             when = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError, OverflowError):
