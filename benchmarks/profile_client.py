@@ -156,26 +156,6 @@ def main() -> None:
     kinds = ("ours", "raw") if args.kind == "both" else (args.kind,)
     results = {}
     with emulator_process(groups=bench_client.GROUPS) as info:
-        if args.op == "get":  # the organizations the GETs read must have a connection
-            seed = subprocess.run(
-                [
-                    sys.executable,
-                    bench_client.__file__,
-                    "--child",
-                    "raw",
-                    "create",
-                    str(args.calls),
-                    "r0-raw",
-                    "--creates",
-                    str(args.calls),
-                    "--info",
-                    json.dumps(info),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            del seed
         for kind in kinds:
             command = [sys.executable, __file__, "--op", args.op, "--calls", str(args.calls)]
             command += ["--concurrency", str(args.concurrency), "--top", str(args.top)]
