@@ -282,14 +282,15 @@ class _BaseClient(Engine):
         )
         return await self._call(GET_GROUPS, params, headers)
 
-    async def _iter_groups(
+    async def _group_pages(
         self, fetch: Callable[[str | None], Awaitable[GetGroupsResponse]]
-    ) -> AsyncIterator[SCIMGroup]:
+    ) -> AsyncIterator[tuple[SCIMGroup, ...]]:
+        """Each page's groups, page after page (`iter_groups` yields them one by one:
+        a generator per page here, not one more generator frame per group)."""
         cursor: str | None = None
         while True:
             page = await fetch(cursor)
-            for group in page.scim_groups:
-                yield group
+            yield page.scim_groups
             if not page.next_cursor:
                 return
             if page.next_cursor == cursor:

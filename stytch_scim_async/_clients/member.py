@@ -180,5 +180,6 @@ class MemberSCIMClient(_BaseClient):
         async def fetch(cursor: str | None) -> GetGroupsResponse:
             return await self._get_groups(None, None, cursor, limit, self._headers)
 
-        async for group in self._iter_groups(fetch):
-            yield group
+        async for groups in self._group_pages(fetch):
+            for group in groups:
+                yield group

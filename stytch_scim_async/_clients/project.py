@@ -294,8 +294,9 @@ class SCIMClient(_BaseClient):
         async def fetch(cursor: str | None) -> GetGroupsResponse:
             return await self._get_groups(organization_id, connection_id, cursor, limit, headers)
 
-        async for group in self._iter_groups(fetch):
-            yield group
+        async for groups in self._group_pages(fetch):
+            for group in groups:
+                yield group
 
     def provision(
         self,
