@@ -230,20 +230,22 @@ def run_child(
     return result
 
 
-def import_time(statement: str, runs: int = 15) -> float:
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    samples = [
-        float(
-            subprocess.run(
+def import_times(statements: dict[str, str], runs: int = 15) -> dict[str, float]:
+    """Median wall time of each statement in fresh interpreters, run interleaved (one of
+    each per round) so that a busy spell of the machine hits them all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in statements}
+    for _ in range(runs):
+        for name, statement in statements.items():
+            code = f"import time; t = time.perf_counter(); {statement}; "
+            code += "print(time.perf_counter() - t)"
+            out = subprocess.run(
                 [sys.executable, "-W", "ignore", "-c", code],
                 capture_output=True,
                 text=True,
                 check=True,
-            ).stdout
-        )
-        for _ in range(runs)
-    ]
-    return statistics.median(samples)
+            )
+            samples[name].append(float(out.stdout))
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def _line(label: str, samples: dict[str, list[float]], kinds: tuple[str, ...], unit: str) -> str:
@@ -314,14 +316,19 @@ def main() -> None:
         checks.exit()
         return
 
-    t_aiohttp = import_time("import aiohttp")
-    t_ours = import_time("import stytch_scim_async")
-    t_client = import_time("import stytch_scim_async as s; s.SCIMClient('project-test-x', 'y')")
+    times = import_times(
+        {
+            "aiohttp": "import aiohttp",
+            "ours": "import stytch_scim_async",
+            "client": "import stytch_scim_async as s; s.SCIMClient('project-test-x', 'y')",
+        }
+    )
+    t_aiohttp, t_ours, t_client = times["aiohttp"], times["ours"], times["client"]
     print(
         f"import: aiohttp {t_aiohttp * 1e3:.1f} ms, stytch_scim_async {t_ours * 1e3:.1f} ms "
         f"(ratio {t_ours / t_aiohttp:.2f}); with a first client constructed "
         f"{t_client * 1e3:.1f} ms (ratio {t_client / t_aiohttp:.2f}) "
-        "(medians of 15 fresh interpreters)"
+        "(medians of 15 fresh interpreters each, interleaved)"
     )
     if "create" not in ops:
         checks.exit()
