@@ -254,7 +254,8 @@ def _special(
         isinstance(exc, errors.InvalidRequestError) and exc.argument == "client"
     ):  # the app is shutting down: its client is closing or closed
         headers["Retry-After"] = "1"
-        return 503, _body("service_unavailable", "The server is shutting down.", None)
+        message = "The server is shutting down."
+        return 503, _body("service_unavailable", message, None, retry_after=1)
     if isinstance(exc, errors.InvalidRequestError):
         message = f"{exc.argument}: {exc.problem}"
         return 422, _body("invalid_request", message, None, argument=exc.argument)
