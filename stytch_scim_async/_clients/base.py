@@ -95,7 +95,8 @@ class _BaseClient(Engine):
             raise errors.InvalidRequestError("rate_limiter", "must be an AdaptiveRateLimiter")
         self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
         """The client-wide limiter: its `max_rate` caps all sends together, its tuning is
-        each endpoint group's, its `throttles` counts every 429 (see `_engine.pacing`)."""
+        each endpoint group's, its `throttles` counts every 429 (`rate_limiters` holds the
+        groups)."""
         self.rate_limiters = RateLimiters(self.rate_limiter)
         """Each endpoint group's limiter (`rate_limiters.group("create")`), fed by its own 429s."""
         # The secret is checked and read last: every other argument can fail first
