@@ -46,7 +46,7 @@ __all__ = [
 _logger = logging.getLogger("stytch_scim_async.fastapi")
 
 STATE_KEY: Final = "scim_client"
-"""The `app.state` attribute that holds the client while the app runs."""
+"""`"scim_client"`: the `app.state` attribute that holds the client while the app runs."""
 
 INTERACTIVE_RETRY: Final = RetryPolicy(
     max_attempts=2, initial_delay=0.2, max_delay=0.5, max_retry_after=1.0, deadline=4.0
@@ -163,8 +163,9 @@ def scim_client(
 
 
 SCIMClientDep = Annotated[SCIMClient, Depends(scim_client())]
-"""`client: SCIMClientDep` in a handler's signature injects the app's client under
-`INTERACTIVE_RETRY`, so no request waits out a long `Retry-After`."""
+"""`Annotated[SCIMClient, Depends(scim_client())]`: `client: SCIMClientDep` in a
+handler's signature injects the app's client under `INTERACTIVE_RETRY`, so no request
+waits out a long `Retry-After`."""
 
 #: Seconds for `Retry-After` when Stytch gave none: a throttle (Stytch counts per
 #: clock second or longer), and an outage or overload (the handler retried already).
