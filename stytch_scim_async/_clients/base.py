@@ -235,6 +235,11 @@ class _BaseClient(Engine):
                 raise errors.InvalidRequestError(name, "must be a bool")
         if verify_absent is not None and not isinstance(verify_absent, bool):
             raise errors.InvalidRequestError("verify_absent", "must be a bool or None")
+        if proven_absent and proof_mark is None:
+            # The caller proved absence before calling: a create or rotation of this
+            # organization that ends after this instant (even one that runs entirely
+            # before this call's first await) voids that proof.
+            proof_mark = self._org_locks.mark()
         return self._recovery.create(
             params,
             headers,
