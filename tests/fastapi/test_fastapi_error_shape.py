@@ -19,7 +19,12 @@ from pydantic import BaseModel, Field
 
 import stytch_scim_async as scim
 from stytch_scim_async import errors
-from stytch_scim_async.fastapi import SCIMClientDep, install_error_handlers, scim_lifespan
+from stytch_scim_async.fastapi import (
+    SCIMClientDep,
+    install_error_handlers,
+    scim_client,
+    scim_lifespan,
+)
 from stytch_scim_async.testing import StytchEmulator
 
 ORG = "organization-test-acme"
@@ -298,3 +303,36 @@ async def test_stytchs_real_failures_have_the_one_shape(stytch_emulator: StytchE
     assert got == expected
     assert seen["throttled"].headers["Retry-After"] == "20"
     assert seen["token lost"].json()["connection_id"].startswith("scim-connection-")
+
+
+async def test_an_unnamed_status_and_a_bodiless_one() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/odd")
+    async def odd() -> None:
+        raise HTTPException(499, "Client went away.")
+
+    @app.get("/cached")
+    async def cached() -> None:
+        raise HTTPException(304)
+
+    async with serve(app) as http:
+        unnamed = await http.get("/odd")
+        unchanged = await http.get("/cached")
+    assert (unnamed.status_code, check_shape(unnamed, [])["error"]) == (499, "http_error")
+    assert unnamed.json()["message"] == "Client went away."
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+
+
+async def test_fastapis_own_failures_can_be_left_to_fastapi() -> None:
+    app = FastAPI()
+    install_error_handlers(app, http_errors=False)
+    async with serve(app) as http:
+        unknown = await http.get("/no-such-route")
+    assert unknown.json() == {"detail": "Not Found"}
+
+
+def test_a_route_policy_must_be_a_retry_policy() -> None:
+    with pytest.raises(TypeError, match="RetryPolicy"):
+        scim_client("patient")  # type: ignore[arg-type]
