@@ -10,8 +10,8 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from .bulk import demo, provision
-from .common import Api, api_options, call, emit, verbose_option
+from .provision import demo, provision
+from .options import Api, api_options, call, emit, verbose_option
 from .single import create_reporting, rotate_reporting
 
 __all__ = ["app"]

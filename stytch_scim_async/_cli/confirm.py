@@ -32,7 +32,7 @@ from .. import errors
 from .._clients.project import SCIMClient
 from .._provision.batch import ProvisionOutcome, ProvisionStatus
 from ..models import SCIMConnection, SCIMConnectionWithToken, _ConnectionBase
-from .common import ends_like
+from .options import ends_like
 from .tally import Todo
 
 __all__ = ["Settled", "TokenSuperseded", "confirm_tokens"]

@@ -15,7 +15,7 @@ import click
 from .. import errors
 from .._clients.project import SCIMClient
 from ..models import CreateConnectionResponse, GetConnectionResponse, RotateCompleteResponse
-from .common import emit, ends_like, to_json
+from .options import emit, ends_like, to_json
 
 __all__ = ["create_reporting", "rotate_reporting"]
 

@@ -14,10 +14,10 @@ import pytest
 
 import stytch_scim_async as scim
 import stytch_scim_async.testing as testing
-from stytch_scim_async._cli import bulk as _cli_bulk
+from stytch_scim_async._cli import provision as _cli_provision
 from stytch_scim_async._cli.batch import graceful_stop, run_batch
 from stytch_scim_async._cli.demo import DemoReport, verify
-from stytch_scim_async._cli.input import InputError, parse_requests
+from stytch_scim_async._cli.inputs import InputError, parse_requests
 from stytch_scim_async._cli.results import ResultsFile, ResultsFileError
 from stytch_scim_async._cli.tally import Tally, plan
 
@@ -123,7 +123,7 @@ def test_keyboard_interrupt_exits_130(
     async def interrupted(*args: Any, **kwargs: Any) -> Tally:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cli_bulk, "run_batch", interrupted)
+    monkeypatch.setattr(_cli_provision, "run_batch", interrupted)
     result = cli("provision", str(csv_file(tmp_path)), "--out", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 130
     assert "rerun the same command to resume" in result.stderr
@@ -138,7 +138,7 @@ def test_a_stop_before_the_first_create_sends_nothing(
         event.set()
         yield event
 
-    monkeypatch.setattr(_cli_bulk, "graceful_stop", stopped)
+    monkeypatch.setattr(_cli_provision, "graceful_stop", stopped)
     result = cli("provision", str(csv_file(tmp_path)), "--out", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 130
     assert "interrupted" in result.stderr

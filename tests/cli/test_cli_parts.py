@@ -14,7 +14,7 @@ import pytest
 from stytch_scim_async import ProvisionOutcome, ProvisionRequest, errors
 from stytch_scim_async import ProvisionStatus as S
 from stytch_scim_async._cli.display import BatchProgress, live_progress, plain_line, print_summary
-from stytch_scim_async._cli.input import InputError, format_for, parse_requests
+from stytch_scim_async._cli.inputs import InputError, format_for, parse_requests
 from stytch_scim_async._cli.results import (
     ResultsFile,
     ResultsFileError,

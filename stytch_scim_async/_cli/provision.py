@@ -17,9 +17,9 @@ import click
 from .._policy.throttle import AdaptiveRateLimiter
 from .._provision.batch import ProvisionRequest
 from .batch import graceful_stop, run_batch
-from .common import Api, api_options, verbose_option
+from .options import Api, api_options, verbose_option
 from .display import live_progress, print_summary
-from .input import InputError, InputFormat, format_for, parse_requests
+from .inputs import InputError, InputFormat, format_for, parse_requests
 from .results import ResultsFile, ResultsFileError
 from .tally import Tally, exit_code, failure_notes, plan, summary_rows
 
