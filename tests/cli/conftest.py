@@ -2,7 +2,9 @@
 
 The commands under test call `asyncio.run` themselves, so the emulator cannot share
 their event loop: it runs on a loop of its own in a background thread for the whole
-session, and is reset (state, stats, faults) before each test.
+session, and is reset (state, stats, faults) before each test. The runner calls the
+console script's entry point in-process with a `MockEnvironment`; `spawn` starts the
+real script in a process of its own.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from click.testing import CliRunner, Result
 
-from stytch_scim_async._cli.app import app
 from stytch_scim_async.testing import Faults, StytchEmulator
+
+from .mock_env import MockEnvironment, Run, run_main
 
 T = TypeVar("T")
 
@@ -131,7 +133,6 @@ class Cli:
 
     def __init__(self, emulator: ThreadedEmulator) -> None:
         self.emulator = emulator
-        self.runner = CliRunner()
 
     def env(self, **overrides: str | None) -> dict[str, str | None]:
         """The environment a user would set: project id and secret."""
@@ -148,18 +149,18 @@ class Cli:
         api: bool = True,
         env: Mapping[str, str | None] | None = None,
         input: bytes | str | None = None,
-    ) -> Result:
+        stderr_isatty: bool = False,
+    ) -> Run:
         """Run one command; `api` adds --base-url pointing at the emulator."""
         argv: Sequence[str] = list(args)
         if api:
             argv = [*argv, "--base-url", self.emulator.base_url]
-        return self.runner.invoke(
-            app,
-            argv,
-            env=dict(env) if env is not None else self.env(),
-            input=input,
-            prog_name="stytch-scim",
+        environment = MockEnvironment(
+            stdin=input or b"",
+            environ=env if env is not None else self.env(),
+            stderr_isatty=stderr_isatty,
         )
+        return run_main(argv, environment)
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
         """Start the console script in a process of its own (to signal it), pointed at
@@ -181,7 +182,7 @@ def cli(emulator: ThreadedEmulator) -> Cli:
     return Cli(emulator)
 
 
-def assert_no_secret(result: Result, secret: str) -> None:
+def assert_no_secret(result: Run, secret: str) -> None:
     """The project secret appears in neither output stream."""
     assert secret not in result.stdout
     assert secret not in result.stderr

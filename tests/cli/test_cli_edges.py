@@ -8,7 +8,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -39,14 +39,16 @@ def test_emulator_command_delegates_to_the_emulators_own_cli(
 ) -> None:
     seen: list[tuple[Sequence[str], str]] = []
 
-    def fake_main(argv: Sequence[str], prog: str) -> int:
+    def fake_main(argv: Sequence[str], out: TextIO, prog: str) -> int:
         seen.append((argv, prog))
+        out.write("base_url=http://127.0.0.1:1\n")  # the environment's stdout
         return 0
 
     monkeypatch.setattr(testing, "main", fake_main)
     result = cli("emulator", "--port", "0", "--p-html-502", "0.1", "--help", api=False)
     assert result.exit_code == 0, result.output
     assert seen == [(["--port", "0", "--p-html-502", "0.1", "--help"], "stytch-scim emulator")]
+    assert result.stdout == "base_url=http://127.0.0.1:1\n"
 
 
 def test_rotate_that_starts_but_cannot_complete_says_how_to_undo(
