@@ -132,6 +132,34 @@ def test_out_that_is_not_a_results_file_is_refused(
     assert emulator.total_requests() == 0
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"dear diary\n",
+        b'{"kind": "note", "text": "JSON, but not ours"}\n',
+        b"",  # replaced below by another project's results file
+    ],
+    ids=["text", "json", "other-project"],
+)
+def test_a_refused_out_is_left_exactly_as_it_was(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, content: bytes
+) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_bytes(content or header_line("project-test-someone-else").encode())
+    os.chmod(out, 0o644)
+    before = out.read_bytes()
+    old = 1_600_000_000_000_000_000  # a fixed, distant mtime: any write would move it
+    os.utime(out, ns=(old, old))
+    result = cli("provision", str(write_csv(tmp_path / "a.csv", range(2))), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "choose another --out" in result.stderr
+    after = out.stat()
+    assert mode(out) == 0o644  # not made private: it is not ours to change
+    assert after.st_mtime_ns == old
+    assert out.read_bytes() == before
+    assert emulator.total_requests() == 0
+
+
 def test_out_must_not_be_the_input(cli: Cli, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "a.csv", range(2))
     result = cli("provision", str(source), "--out", str(source))
