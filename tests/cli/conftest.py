@@ -10,6 +10,7 @@ real script in a process of its own.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+import stytch_scim_async as scim
+from stytch_scim_async._cli import options
 from stytch_scim_async.testing import Faults, StytchEmulator
 
 from .mock_env import MockEnvironment, Run, run_main
@@ -174,6 +177,13 @@ class Cli:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's clients back off in milliseconds, not seconds (the same attempts)."""
+    fast = scim.RetryPolicy(initial_delay=0.001, max_delay=0.01)
+    monkeypatch.setattr(options, "SCIMClient", functools.partial(scim.SCIMClient, retry=fast))
 
 
 @pytest.fixture

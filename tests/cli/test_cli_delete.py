@@ -71,7 +71,7 @@ def test_the_emulator_answers_a_delete_of_an_unknown_id_with_400(
     400 `no_active_scim_connection`, neither a 404 nor a success. The raw answer, no
     client (whose delete reads that answer as done when nothing is left)."""
     credentials = f"{emulator.project_id}:{emulator.secret}".encode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - the loopback emulator
         f"{emulator.base_url}/v1/b2b/scim/{ORG}/connection/{NEVER}",
         method="DELETE",
         headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},

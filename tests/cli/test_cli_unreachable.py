@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,6 @@ import pytest
 
 import stytch_scim_async as scim
 from stytch_scim_async import errors
-from stytch_scim_async._cli import options
 from stytch_scim_async._cli.batch import UNREACHABLE_AFTER, Reachability
 
 from .conftest import Cli, ThreadedEmulator
@@ -27,13 +25,6 @@ def closed_port() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
-
-
-@pytest.fixture
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's clients back off in milliseconds, not seconds (same attempts)."""
-    fast = scim.RetryPolicy(initial_delay=0.001, max_delay=0.01)
-    monkeypatch.setattr(options, "SCIMClient", functools.partial(scim.SCIMClient, retry=fast))
 
 
 def csv_file(tmp_path: Path) -> Path:
