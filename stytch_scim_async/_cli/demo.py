@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -160,6 +161,7 @@ async def run_demo(
     *,
     open_results: Callable[[str], ResultsFile | None] | None = None,
     on_progress: ProgressCallback | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DemoReport:
     """Start the emulator, provision `config.orgs` organizations through it and verify
     every token; `on_progress` sees the running counts. `open_results`, given the
@@ -174,7 +176,7 @@ async def run_demo(
         results = open_results(emulator.project_id) if open_results is not None else None
         if results is not None:
             stack.enter_context(results)
-        return await _provision_and_verify(config, emulator, requests, results, on_progress)
+        return await _provision_and_verify(config, emulator, requests, results, on_progress, clock)
 
 
 async def _provision_and_verify(
@@ -183,6 +185,7 @@ async def _provision_and_verify(
     requests: list[ProvisionRequest],
     results: ResultsFile | None,
     on_progress: ProgressCallback | None,
+    clock: Callable[[], float],
 ) -> DemoReport:
     throttle = _throttle_later(emulator, len(requests))
     report = DemoReport(tally=Tally(total=len(requests)))
@@ -214,6 +217,7 @@ async def _provision_and_verify(
             concurrency=config.concurrency,
             on_progress=progress,
             check=check,
+            clock=clock,
         )
         report.budget_left = client.retry_budget.available
         report.budget_capacity = client.retry_budget.capacity
@@ -320,7 +324,9 @@ def demo(
             "demo", orgs, env.stderr, tty=env.stderr_isatty, env=env, clock=env.clock
         )
         async with progress as on_progress:
-            return await run_demo(config, open_results=results_for, on_progress=on_progress)
+            return await run_demo(
+                config, open_results=results_for, on_progress=on_progress, clock=env.clock
+            )
 
     report = asyncio.run(run())
     notes = failure_notes(report.tally)

@@ -11,6 +11,7 @@ only.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import time
@@ -55,7 +56,7 @@ class Environment:
     def from_process(cls) -> Environment:
         """This process's own streams, terminal flags and variables."""
         return cls(
-            stdin=sys.stdin.buffer,
+            stdin=getattr(sys.stdin, "buffer", None) or io.BytesIO(),  # no stdin: empty
             stdout=sys.stdout,
             stderr=sys.stderr,
             stdout_isatty=_isatty(sys.stdout),

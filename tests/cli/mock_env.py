@@ -8,7 +8,8 @@ shell would see: the exit status and both streams.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
@@ -28,6 +29,7 @@ class MockEnvironment(Environment):
         environ: Mapping[str, str | None] | None = None,
         stdout_isatty: bool = False,
         stderr_isatty: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         data = stdin.encode() if isinstance(stdin, str) else stdin
         self.captured_stdout = io.StringIO()
@@ -39,6 +41,7 @@ class MockEnvironment(Environment):
             stdout_isatty=stdout_isatty,
             stderr_isatty=stderr_isatty,
             environ={k: v for k, v in (environ or {}).items() if v is not None},
+            clock=clock,
         )
 
 
