@@ -115,6 +115,17 @@ class ThreadedEmulator:
         self.call(clear)
 
 
+#: The checkout under test: the package a spawned console script must import.
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def script_environ() -> dict[str, str]:
+    """The variables for a spawned `stytch-scim`: this process's, with this checkout
+    first on the import path (an editable install may point at another one)."""
+    paths = [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 @pytest.fixture(scope="session")
 def _served() -> Iterator[ThreadedEmulator]:
     served = ThreadedEmulator()
@@ -169,7 +180,8 @@ class Cli:
         """Start the console script in a process of its own (to signal it), pointed at
         the emulator; its stdout and stderr are pipes."""
         script = Path(sys.executable).with_name("stytch-scim")
-        env = {**os.environ, **{k: v for k, v in self.env().items() if v is not None}}
+        variables = {k: v for k, v in self.env().items() if v is not None}
+        env = {**script_environ(), **variables}
         return subprocess.Popen(
             [str(script), *args, "--base-url", self.emulator.base_url],
             env=env,

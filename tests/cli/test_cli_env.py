@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from stytch_scim_async._cli.exit import ExitStatus
 
-from .conftest import Cli, ThreadedEmulator
+from .conftest import Cli, ThreadedEmulator, script_environ
 from .mock_env import MockEnvironment, run_main
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
@@ -97,3 +99,22 @@ def test_elapsed_time_and_rates_come_from_the_environments_clock(
     assert result.exit_code == ExitStatus.OK, result.output
     assert re.search(r"^  elapsed:\s+60\.00 s$", result.stderr, re.MULTILINE), result.stderr
     assert re.search(r"^  rate:\s+0\.1 orgs/s$", result.stderr, re.MULTILINE)
+
+
+def test_the_console_script_builds_the_processs_environment(tmp_path: Path) -> None:
+    """The real entry point: the process's variables, stdin and streams."""
+    script = Path(sys.executable).with_name("stytch-scim")
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run(
+        [str(script), "provision", "-", "--format", "jsonl", "--out", str(out)],
+        input="\n\n",
+        capture_output=True,
+        text=True,
+        env={**script_environ(), "STYTCH_PROJECT_ID": "project-test-x", "STYTCH_SECRET": "s"},
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == ExitStatus.USAGE
+    assert done.stderr == "Error: <stdin>: no organizations to provision (only blank lines)\n"
+    assert done.stdout == ""
+    assert not out.exists()
