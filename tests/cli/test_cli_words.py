@@ -3,6 +3,7 @@ and `-v`: every retry line names its organization, and recoveries are logged."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -105,3 +106,18 @@ def test_verbose_names_the_organization_of_every_retry_and_logs_recoveries(
     for row in results(out):  # tokens stay in the file
         if row["bearer_token"]:
             assert row["bearer_token"] not in result.stderr
+
+
+def test_verbose_logs_a_single_creates_recovery_without_its_token(
+    cli: Cli, emulator: ThreadedEmulator
+) -> None:
+    emulator.script(fault="500_after_commit", route="create", organization_id=org(0))
+    result = cli("-v", "create", org(0))
+    assert result.exit_code == 0, result.output
+    token = json.loads(result.stdout)["connection"]["bearer_token"]
+    assert token == emulator.active_token(org(0))
+    recovered = [line for line in result.stderr.splitlines() if "recovered:" in line]
+    assert len(recovered) == 1, result.stderr
+    assert recovered[0].startswith("INFO stytch_scim_async.cli: recovered: the create's reply")
+    assert recovered[0].endswith(f"[organization {org(0)}]")
+    assert token not in result.stderr
