@@ -89,6 +89,12 @@ def refused() -> errors.ConnectError:
     return errors.ConnectError("create: could not connect")
 
 
+def test_the_docs_name_the_threshold() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+    assert UNREACHABLE_AFTER == 3
+    assert "When the first three organizations all fail" in docs.read_text(encoding="utf-8")
+
+
 def test_only_refusals_with_nothing_reached_count() -> None:
     reach = Reachability()
     assert [reach.unreachable_after(outcome(refused())) for _ in range(3)] == [False, False, True]
