@@ -59,37 +59,37 @@ async def fitting_create(
     )
 
 
-async def look_fails(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="500_before_commit", route="get")
+async def look_fails(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    emulator.script(fault="500_after_commit", route="create")
+    emulator.script(fault="500_before_commit", route="get")
     one = client.with_retry(scim.RetryPolicy.disabled())
     return await attempt(one.create_connection(ORG, display_name="Okta", proven_absent=True))
 
 
-async def nothing_committed(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    emu.script(fault="500_before_commit", route="create")
+async def nothing_committed(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    emulator.script(fault="500_before_commit", route="create")
     return await attempt(client.create_connection(ORG, display_name="Okta", recover_token=True))
 
 
-async def ours(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    emu.script(fault="500_after_commit", route="create")
+async def ours(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    emulator.script(fault="500_after_commit", route="create")
     return await attempt(client.create_connection(ORG, display_name="Okta", recover_token=True))
 
 
-async def never_proven(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    emu.script(fault="500_after_commit", route="create")
+async def never_proven(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    emulator.script(fault="500_after_commit", route="create")
     return await attempt(
         client.create_connection(ORG, display_name="Okta", recover_token=True, verify_absent=False)
     )
 
 
-async def no_leave(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    emu.script(fault="500_after_commit", route="create")
+async def no_leave(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    emulator.script(fault="500_after_commit", route="create")
     return await attempt(client.create_connection(ORG, display_name="Okta", verify_absent=True))
 
 
-async def no_doubt(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+async def no_doubt(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    emulator.add_connection(ORG, display_name="Okta", identity_provider="okta")
     return await attempt(
         client.create_connection(
             ORG, display_name="Okta", identity_provider="okta", proven_absent=True
@@ -97,36 +97,36 @@ async def no_doubt(client: scim.SCIMClient, emu: StytchEmulator) -> object:
     )
 
 
-async def field_differs(client: scim.SCIMClient, emu: StytchEmulator) -> object:
+async def field_differs(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
     # The caller (wrongly) claims absence: the fields alone must refuse the rotation.
-    emu.add_connection(ORG, display_name="Okta", identity_provider="generic")
-    emu.script(fault="500_before_commit", route="create")
+    emulator.add_connection(ORG, display_name="Okta", identity_provider="generic")
+    emulator.script(fault="500_before_commit", route="create")
     return await fitting_create(client, proven_absent=True)
 
 
-async def assigned(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
-    group = emu.add_group(ORG, existing["connection_id"], "Engineering")
+async def assigned(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    existing = emulator.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    group = emulator.add_group(ORG, existing["connection_id"], "Engineering")
     await client.update_connection(
         ORG,
         existing["connection_id"],
         role_assignments=[scim.RoleAssignment(group_id=group["group_id"], role_id="stytch_member")],
     )
-    emu.script(fault="500_before_commit", route="create")
+    emulator.script(fault="500_before_commit", route="create")
     return await fitting_create(client, proven_absent=True)
 
 
-async def mid_rotation(client: scim.SCIMClient, emu: StytchEmulator) -> object:
-    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+async def mid_rotation(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
+    existing = emulator.add_connection(ORG, display_name="Okta", identity_provider="okta")
     await client.rotate_start(ORG, existing["connection_id"])
-    emu.script(fault="500_before_commit", route="create")
+    emulator.script(fault="500_before_commit", route="create")
     return await fitting_create(client, verify_absent=False)
 
 
-async def cut_short(client: scim.SCIMClient, emu: StytchEmulator) -> object:
+async def cut_short(client: scim.SCIMClient, emulator: StytchEmulator) -> object:
     # An earlier process proved absence, created, and was killed mid-recovery (after its
     # rotate start): the connection is ours, mid-rotation, and nobody holds a token.
-    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    existing = emulator.add_connection(ORG, display_name="Okta", identity_provider="okta")
     await client.rotate_start(ORG, existing["connection_id"])
     return await fitting_create(client, maybe_sent=True, proven_absent=True)
 
