@@ -6,7 +6,8 @@ one emulator process.
 
 Each measurement is a fresh client process (so one client's garbage, caches and
 pool never reach another's), the emulator a process of its own; a round runs every
-client once, and the order of the clients changes from round to round. A client
+client once, and the order of the clients changes from round to round (rotated,
+and reversed every other round). A client
 process warms up (200 calls: imports, the connection pool), then times N calls by
 its own CPU time (user + system) and reports it with its peak RSS. Printed, the
 medians over the rounds and the spread of the per-round ratios:
@@ -17,6 +18,9 @@ medians over the rounds and the spread of the per-round ratios:
   `environment="http://127.0.0.1:…/"`: its `custom_base_url` accepts https only);
 - CPU per `get_connection`, and per page of `iter_groups` (one page of 100 groups),
   against raw aiohttp and the SDK doing the same GET;
+- for each, the floor: aiohttp at its lowest well-supported level (prebuilt
+  CIMultiDict headers and body bytes, `session.request` awaited, `read()` and
+  `json.loads`, no checks, no models), what no client over aiohttp goes below;
 - `import aiohttp` against importing the package and constructing a first client
   (medians of 15 fresh interpreters);
 - peak RSS of the create processes (5,000 creates after the warm-up), ours vs raw.
@@ -44,16 +48,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import GROUPS_ORGANIZATION, Checks, control, emulator_process, peak_rss_mib
 
-KINDS = ("ours", "raw", "sdk")
-#: Every order of the three clients: round r runs ORDERS[r % 6].
-ORDERS = (
-    ("raw", "ours", "sdk"),
-    ("sdk", "ours", "raw"),
-    ("ours", "raw", "sdk"),
-    ("sdk", "raw", "ours"),
-    ("ours", "sdk", "raw"),
-    ("raw", "sdk", "ours"),
-)
+KINDS = ("ours", "raw", "sdk", "floor")
+
+
+def order(r: int) -> tuple[str, ...]:
+    """Round r's order of the clients: rotated by r, reversed every other round."""
+    shift = r % len(KINDS)
+    turned = KINDS[shift:] + KINDS[:shift]
+    return turned if r % 2 == 0 else turned[::-1]
+
+
 WARM_UP = 200
 GROUPS = 100
 Call = Callable[[str], Awaitable[None]]
@@ -94,6 +98,48 @@ class _Raw:
                 async with session.get(url, headers=headers) as response:
                     data = await response.json()
                     assert len(data["scim_groups"]) == GROUPS and not data.get("next_cursor")
+
+            await _workers({"create": create, "get": get, "groups": groups}[op], orgs, concurrency)
+
+
+class _Floor(_Raw):
+    """aiohttp at its lowest well-supported level, as this client uses it: headers
+    built once as a CIMultiDict, the body bytes prebuilt, `session.request` awaited,
+    the body read and `json.loads`-ed, the response released; no checks, no models.
+    What no aiohttp client can go below."""
+
+    async def run(self, op: str, orgs: Iterator[str], concurrency: int) -> None:
+        import aiohttp
+        from multidict import CIMultiDict
+
+        headers = CIMultiDict({**self.headers, "Content-Type": "application/json"})
+        base = self.base
+        body = b'{"display_name":"Okta","identity_provider":"okta"}'
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def exchange(method: str, url: str, data: bytes | None) -> Any:
+                response = await session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False
+                )
+                try:
+                    raw = await response.read()
+                finally:
+                    response.release()
+                return json.loads(raw.decode())
+
+            async def create(org: str) -> None:
+                data = await exchange("POST", f"{base}{org}/connection", body)
+                assert data["connection"]["bearer_token"]
+
+            async def get(org: str) -> None:
+                data = await exchange("GET", f"{base}{org}/connection", None)
+                assert data["connection"]["connection_id"]
+
+            async def groups(org: str) -> None:
+                url = f"{base}{org}/connection/{self.groups_connection}"
+                data = await exchange("GET", url, None)
+                assert len(data["scim_groups"]) == GROUPS and not data.get("next_cursor")
 
             await _workers({"create": create, "get": get, "groups": groups}[op], orgs, concurrency)
 
@@ -166,7 +212,12 @@ class _SDK:
             await _workers({"create": create, "get": get, "groups": groups}[op], orgs, concurrency)
 
 
-CLIENTS: dict[str, Callable[[dict[str, str]], Any]] = {"raw": _Raw, "ours": _Ours, "sdk": _SDK}
+CLIENTS: dict[str, Callable[[dict[str, str]], Any]] = {
+    "raw": _Raw,
+    "ours": _Ours,
+    "sdk": _SDK,
+    "floor": _Floor,
+}
 
 
 async def _workers(call: Call, orgs: Iterator[str], concurrency: int) -> None:
@@ -291,7 +342,7 @@ def main() -> None:
     with emulator_process(groups=GROUPS) as info:
         for op in ops:
             for r in range(args.rounds):
-                for kind in ORDERS[r % len(ORDERS)]:
+                for kind in order(r):
                     result = run_child(info, kind, op, sizes[op], args, f"r{r}-{kind}")
                     cpu[op][kind].append(result["cpu_per_call"])
                     if op == "create":
@@ -311,7 +362,7 @@ def main() -> None:
         "groups": f"  iter_groups, one page of {GROUPS} x {args.pages}",
     }
     for op in ops:
-        print(_line(labels[op], cpu[op], ("ours", "raw", "sdk"), "µs"))
+        print(_line(labels[op], cpu[op], ("ours", "raw", "sdk", "floor"), "µs"))
     if args.quick:
         checks.exit()
         return

@@ -1,7 +1,7 @@
 """Where a call's client CPU goes, layer by layer: cProfile over a client process.
 
     python benchmarks/profile_client.py [--op create|get|groups] [--calls 5000]
-        [--concurrency 64] [--kind ours|raw] [--top 0]
+        [--concurrency 64] [--kinds ours,raw,floor] [--top 0]
 
 The emulator runs in its own process. The client process warms up, times `--calls`
 calls without the profiler (CPU time per call), then the same number under cProfile;
@@ -9,7 +9,8 @@ each function's own time is put in a layer by where its code lives (a C function
 time goes to the layer of the Python code that called it), and each layer's share of
 the profiled time is scaled to the unprofiled CPU per call. The profiler's overhead
 is not spread evenly (it costs per Python call, so call-heavy layers look dearer),
-so the µs are an estimate; they add up to the measured CPU per call.
+so the µs are an estimate; they add up to the measured CPU per call. `floor` is
+bench_client's aiohttp at its lowest well-supported level.
 
 Layers: the argument checks and the request build (`_clients`, `_sansio.validate`,
 `wire.build_request`); the limiter and locks (`_engine.pacing`, `.locks`,
@@ -146,14 +147,16 @@ def main() -> None:
     parser.add_argument("--op", choices=("create", "get", "groups"), default="create")
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--kind", choices=("ours", "raw", "both"), default="both")
+    parser.add_argument(
+        "--kinds", default="ours,raw,floor", help="comma-separated: ours, raw, sdk, floor"
+    )
     parser.add_argument("--top", type=int, default=0, help="also print the top N functions")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "INFO"))
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.op, args.calls, args.concurrency, args.child[1], args.top)
         return
-    kinds = ("ours", "raw") if args.kind == "both" else (args.kind,)
+    kinds = tuple(args.kinds.split(","))
     results = {}
     with emulator_process(groups=bench_client.GROUPS) as info:
         for kind in kinds:
