@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     import cattrs
 
-__all__ = ["converter", "describe_error", "make_converter", "structure"]
+__all__ = ["describe_error", "make_converter", "structure"]
 
 T = TypeVar("T")
 
@@ -112,11 +112,6 @@ class _Converters:
 
 
 _CONVERTERS = _Converters()
-
-
-def converter() -> cattrs.Converter:
-    """The detailed converter (its errors name each field that did not fit)."""
-    return _CONVERTERS.detailed
 
 
 def structure(data: Any, cls: type[T]) -> T:
