@@ -1,0 +1,375 @@
+"""Event hooks: what a call did, as frozen records handed to the caller's callables.
+
+Hooks are plain (sync) callables: calling one costs no await and no task, so they
+must be fast (count, record, hand to a queue). A hook that raises is logged and the
+call goes on: an observer never breaks a call, and never loses a token.
+
+Nothing here costs anything when a client has no hooks: the engine checks one
+attribute (`_hooks is None`) and builds no record, closure or context. With hooks,
+each public call runs under a `_Trace` in a context variable, so the engine's hook
+points (one attempt sent and answered, a retry, a limiter's wait) and the
+recovery's (a reconciliation and its verdict, a token recovered or lost) know which
+call they belong to without any argument threaded through.
+
+No event carries a secret: the project secret, session tokens and bearer tokens are
+never read here (requests are seen only by operation and method, responses by
+status and request id, connections by id).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+if TYPE_CHECKING:
+    from .._sansio.wire import Request
+
+__all__ = [
+    "CallEnded",
+    "CallStarted",
+    "Event",
+    "Hook",
+    "Hooks",
+    "Reconciled",
+    "RequestSent",
+    "ResponseReceived",
+    "RetryScheduled",
+    "Throttled",
+    "TokenRecovery",
+]
+
+T = TypeVar("T")
+logger = logging.getLogger("stytch_scim_async")
+
+#: A throttle shorter than this is the limiter's bookkeeping, not a wait worth reporting.
+MIN_THROTTLE = 0.001
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """What every event says: which call (`call_id`, unique per client family), which
+    operation and organization (None in member mode, where the session decides), the
+    attempt it belongs to, Stytch's status and request id when known, and the seconds
+    since the call began."""
+
+    call_id: int | None
+    operation: str
+    organization_id: str | None
+    elapsed: float
+    attempt: int = 0
+    status: int | None = None
+    request_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CallStarted(Event):
+    """A public call began (before any check, wait or request)."""
+
+
+@attrs.frozen(kw_only=True)
+class CallEnded(Event):
+    """A public call ended; `error` is the error's class name when it failed, and
+    `attempt` the attempts its own operation made."""
+
+    error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RequestSent(Event):
+    """An attempt's request is about to be written (the limiter let it go)."""
+
+    method: str
+
+
+@attrs.frozen(kw_only=True)
+class ResponseReceived(Event):
+    """An attempt ended: `status` is Stytch's (None when no answer arrived, `error`
+    then names the transport failure), `duration` the attempt's seconds."""
+
+    duration: float
+    error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RetryScheduled(Event):
+    """Attempt `attempt` failed with `error` (status and request id when Stytch
+    answered) and the next one follows after `delay` seconds."""
+
+    delay: float
+    error: str
+
+
+@attrs.frozen(kw_only=True)
+class Throttled(Event):
+    """The send waited `wait` seconds for the rate limiter of endpoint `group`."""
+
+    wait: float
+    group: str
+
+
+@attrs.frozen(kw_only=True)
+class Reconciled(Event):
+    """After an ambiguous create or rotation the client looked (one GET); `verdict` is
+    what it concluded (see the retries docs' table), `connection_id` what it saw."""
+
+    verdict: str
+    connection_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TokenRecovery(Event):
+    """A token nobody held: `recovered` True when a rotation gave the call a live
+    token, False when it is lost (`TokenLostError` names `connection_id`)."""
+
+    recovered: bool
+    connection_id: str
+
+
+Hook = Callable[[Event], object]
+"""A callable that receives every event of the client's calls (sync: it must be fast)."""
+
+
+@attrs.define(slots=True)
+class _Trace:
+    """One public call, as its hook points see it."""
+
+    call_id: int | None
+    operation: str
+    organization_id: str | None
+    started: float
+    attempts: dict[str, int] = attrs.field(factory=dict)
+    sent_at: float | None = None
+
+
+_CURRENT: ContextVar[_Trace | None] = ContextVar("stytch_scim_async_trace", default=None)
+
+
+def _organization(params: dict[str, Any]) -> str | None:
+    value = params.get("organization_id")
+    return value if isinstance(value, str) else None
+
+
+class Hooks:
+    """A client's hooks, and the hook points' event builders (used only when the
+    client has at least one hook)."""
+
+    __slots__ = ("_ids", "hooks")
+
+    def __init__(self, hooks: tuple[Hook, ...], ids: Iterable[int] | None = None) -> None:
+        self.hooks = hooks
+        self._ids = iter(ids) if ids is not None else itertools.count(1)
+
+    @classmethod
+    def build(cls, hooks: Iterable[Hook] | None, share: Hooks | None = None) -> Hooks | None:
+        """None for no hooks (the engine's zero-cost case); `share`'s call ids continue."""
+        from .. import errors
+
+        if hooks is None:
+            return None
+        if callable(hooks) or not isinstance(hooks, Iterable):
+            raise errors.InvalidRequestError("hooks", "must be a sequence of callables")
+        found = tuple(hooks)
+        for hook in found:
+            if not callable(hook):
+                raise errors.InvalidRequestError("hooks", f"{hook!r} is not callable")
+        if not found:
+            return None
+        return cls(found, share._ids if share is not None else None)
+
+    def emit(self, event: Event) -> None:
+        """Hand `event` to every hook; a hook that raises is logged, never propagated."""
+        for hook in self.hooks:
+            try:
+                hook(event)
+            except Exception:
+                logger.exception(
+                    "a hook (%r) raised on %s; the call goes on", hook, type(event).__name__
+                )
+
+    # -- a public call ---------------------------------------------------------------
+
+    async def call(self, operation: str, params: dict[str, Any], run: Awaitable[T]) -> T:
+        """Await `run` (a public call) under a trace, between its start and end events."""
+        trace = _Trace(next(self._ids), operation, _organization(params), time.monotonic())
+        token = _CURRENT.set(trace)
+        self.emit(self._event(CallStarted, trace))
+        try:
+            result = await run
+        except BaseException as exc:
+            self.emit(
+                self._event(
+                    CallEnded,
+                    trace,
+                    attempt=trace.attempts.get(operation, 0),
+                    status=getattr(exc, "status_code", None),
+                    request_id=getattr(exc, "request_id", None),
+                    error=type(exc).__name__,
+                )
+            )
+            raise
+        finally:
+            _CURRENT.reset(token)
+        self.emit(
+            self._event(
+                CallEnded,
+                trace,
+                attempt=trace.attempts.get(operation, 0),
+                status=getattr(result, "status_code", None),
+                request_id=getattr(result, "request_id", None) or None,
+            )
+        )
+        return result
+
+    @staticmethod
+    def _trace(operation: str, params: dict[str, Any] | None = None) -> _Trace:
+        trace = _CURRENT.get()
+        if trace is None:  # outside any public call: reported, but belongs to none
+            organization = _organization(params) if params is not None else None
+            trace = _Trace(None, operation, organization, time.monotonic())
+        return trace
+
+    @staticmethod
+    def _event(kind: type[Any], trace: _Trace, **fields: Any) -> Any:
+        return kind(
+            call_id=trace.call_id,
+            operation=fields.pop("operation", trace.operation),
+            organization_id=trace.organization_id,
+            elapsed=time.monotonic() - trace.started,
+            **fields,
+        )
+
+    # -- the engine's hook points ------------------------------------------------------
+
+    def sent(self, request: Request, params: dict[str, Any] | None = None) -> None:
+        """An attempt of `request.operation` is about to be written."""
+        operation = request.operation
+        trace = self._trace(operation, params)
+        attempt = trace.attempts.get(operation, 0) + 1
+        trace.attempts[operation] = attempt
+        trace.sent_at = time.monotonic()
+        self.emit(
+            self._event(
+                RequestSent, trace, operation=operation, attempt=attempt, method=request.method
+            )
+        )
+
+    def received(self, operation: str, result: Any) -> None:
+        """The attempt in flight got a 2xx that decoded into `result`."""
+        self._ended(
+            operation,
+            getattr(result, "status_code", None),
+            getattr(result, "request_id", None) or None,
+            None,
+        )
+
+    def failed(self, operation: str, error: BaseException) -> None:
+        """The attempt in flight failed (an error status, or no usable answer)."""
+        self._ended(
+            operation,
+            getattr(error, "status_code", None),
+            getattr(error, "request_id", None),
+            type(error).__name__,
+        )
+
+    def _ended(
+        self, operation: str, status: int | None, request_id: str | None, error: str | None
+    ) -> None:
+        trace = _CURRENT.get()
+        if trace is None or trace.sent_at is None:
+            return  # it failed before anything was sent: no attempt to report
+        duration = time.monotonic() - trace.sent_at
+        trace.sent_at = None
+        self.emit(
+            self._event(
+                ResponseReceived,
+                trace,
+                operation=operation,
+                attempt=trace.attempts.get(operation, 0),
+                status=status,
+                request_id=request_id,
+                duration=duration,
+                error=error,
+            )
+        )
+
+    def retrying(self, operation: str, attempt: int, error: BaseException, delay: float) -> None:
+        """Attempt `attempt` failed with `error`; the next one comes after `delay`."""
+        trace = self._trace(operation)
+        self.emit(
+            self._event(
+                RetryScheduled,
+                trace,
+                operation=operation,
+                attempt=attempt,
+                status=getattr(error, "status_code", None),
+                request_id=getattr(error, "request_id", None),
+                delay=delay,
+                error=type(error).__name__,
+            )
+        )
+
+    async def throttle(self, waiting: Awaitable[T], operation: str, group: object) -> T:
+        """Await a rate limiter's wait, reporting it when it lasted."""
+        began = time.monotonic()
+        result = await waiting
+        waited = time.monotonic() - began
+        if waited >= MIN_THROTTLE:
+            trace = self._trace(operation)
+            name = getattr(group, "name", None)
+            self.emit(
+                self._event(
+                    Throttled,
+                    trace,
+                    operation=operation,
+                    attempt=trace.attempts.get(operation, 0) + 1,
+                    wait=waited,
+                    group=name if isinstance(name, str) else str(group),
+                )
+            )
+        return result
+
+    # -- the recovery's hook points ----------------------------------------------------
+
+    def reconciled(
+        self, operation: str, verdict: str, connection_id: str | None, request_id: str | None
+    ) -> None:
+        """A look after an ambiguous failure concluded `verdict`."""
+        trace = self._trace(operation)
+        self.emit(
+            self._event(
+                Reconciled,
+                trace,
+                operation=operation,
+                attempt=trace.attempts.get(operation, 0),
+                request_id=request_id,
+                verdict=verdict,
+                connection_id=connection_id,
+            )
+        )
+
+    def recovery(self, connection_id: str, recovered: bool) -> None:
+        """A token nobody held was recovered (or is lost) on `connection_id`."""
+        trace = self._trace("create")
+        self.emit(
+            self._event(
+                TokenRecovery,
+                trace,
+                operation="create",
+                attempt=trace.attempts.get("create", 0),
+                recovered=recovered,
+                connection_id=connection_id,
+            )
+        )
+
+
+def log_event(event: Event) -> None:
+    """The hook `STYTCH_SCIM_LOG=debug` installs: every event as one DEBUG line (events
+    carry no secret, so neither does the line)."""
+    logger.debug("event %r", event)
+
