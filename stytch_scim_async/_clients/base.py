@@ -19,7 +19,7 @@ from .._engine.rotations import ROTATIONS, Rotations
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
 from .._sansio.config import Timeout
-from .._sansio.endpoints import ENDPOINTS, Mode
+from .._sansio.endpoints import DELETE, GET_GROUPS, UPDATE, Endpoint, Mode
 from .._sansio.validate import (
     check_id,
     check_identity_provider,
@@ -35,7 +35,13 @@ from .._sansio.wire import (
     basic_auth,
     check_base_url,
 )
-from ..models import CreateConnectionResponse, GetGroupsResponse, RoleAssignment, SCIMGroup
+from ..models import (
+    CreateConnectionResponse,
+    GetGroupsResponse,
+    RoleAssignment,
+    SCIMGroup,
+    UpdateConnectionResponse,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -46,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LIVE_URL", "TEST_URL", "env_or"]
 
+R = TypeVar("R")
 T = TypeVar("T")
 
 LIVE_URL = "https://api.stytch.com"
@@ -181,18 +188,16 @@ class _BaseClient(Engine):
             )
 
     def _call(
-        self, operation: str, params: dict[str, Any], headers: RequestHeaders
-    ) -> Coroutine[Any, Any, Any]:
+        self, endpoint: Endpoint[R], params: dict[str, Any], headers: RequestHeaders
+    ) -> Coroutine[Any, Any, R]:
         """A public call of any operation but create (see `Recovery.create`)."""
         self._admit()
-        if operation in ROTATIONS:
-            return self._rotations.rotation(operation, params, headers)
-        rescue = (
-            partial(self._rotations.rescue_delete, params, headers)
-            if operation == "delete"
-            else None
-        )
-        return self._run(operation, ENDPOINTS[operation].retry, params, headers, rescue)
+        if endpoint in ROTATIONS:
+            return self._rotations.rotation(endpoint, params, headers)
+        if endpoint is DELETE:
+            rescue: Any = partial(self._rotations.rescue_delete, params, headers)
+            return self._run(endpoint, params, headers, rescue)
+        return self._run(endpoint, params, headers)
 
     # -- the operations, shared by both modes (org is None in member mode) ----------
 
@@ -251,7 +256,7 @@ class _BaseClient(Engine):
         identity_provider: str | None,
         role_assignments: Sequence[RoleAssignment] | None,
         headers: RequestHeaders,
-    ) -> Coroutine[Any, Any, Any]:
+    ) -> Coroutine[Any, Any, UpdateConnectionResponse]:
         params = self._params(
             organization_id,
             connection_id=connection_id,
@@ -259,7 +264,7 @@ class _BaseClient(Engine):
             identity_provider=check_identity_provider(identity_provider),
             scim_group_implicit_role_assignments=check_role_assignments(role_assignments),
         )
-        return self._call("update", params, headers)
+        return self._call(UPDATE, params, headers)
 
     async def _get_groups(
         self,
@@ -275,8 +280,7 @@ class _BaseClient(Engine):
         params = self._params(
             organization_id, cursor=cursor or None, limit=check_limit(limit), **ids
         )
-        result: GetGroupsResponse = await self._call("get_groups", params, headers)
-        return result
+        return await self._call(GET_GROUPS, params, headers)
 
     async def _iter_groups(
         self, fetch: Callable[[str | None], Awaitable[GetGroupsResponse]]

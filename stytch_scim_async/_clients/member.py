@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
 from .._sansio.config import Timeout
-from .._sansio.endpoints import Mode
+from .._sansio.endpoints import (
+    DELETE,
+    GET,
+    ROTATE_CANCEL,
+    ROTATE_COMPLETE,
+    ROTATE_START,
+    Endpoint,
+    Mode,
+)
 from .._sansio.validate import check_id
 from .._sansio.wire import Secret
 from ..models import (
@@ -33,6 +41,8 @@ if TYPE_CHECKING:
     from .._transports.base import Transport
 
 __all__ = ["MemberSCIMClient"]
+
+R = TypeVar("R")
 
 
 class MemberSCIMClient(_BaseClient):
@@ -122,8 +132,7 @@ class MemberSCIMClient(_BaseClient):
 
     async def get_connection(self) -> GetConnectionResponse:
         """The organization's connection (`.connection` is None when it has none)."""
-        response: GetConnectionResponse = await self._call("get", {}, self._headers)
-        return response
+        return await self._call(GET, {}, self._headers)
 
     async def update_connection(
         self,
@@ -134,35 +143,30 @@ class MemberSCIMClient(_BaseClient):
         role_assignments: Sequence[RoleAssignment] | None = None,
     ) -> UpdateConnectionResponse:
         """Change the name, IdP or group role assignments; None leaves a field as it is."""
-        response: UpdateConnectionResponse = await self._update(
+        return await self._update(
             None, connection_id, display_name, identity_provider, role_assignments, self._headers
         )
-        return response
 
     async def delete_connection(self, connection_id: str) -> DeleteConnectionResponse:
         """Delete the connection; the IdP's token stops working at once."""
         params = self._params(None, connection_id=connection_id)
-        response: DeleteConnectionResponse = await self._call("delete", params, self._headers)
-        return response
+        return await self._call(DELETE, params, self._headers)
 
-    async def _rotation(self, operation: str, connection_id: str) -> Any:
+    def _rotation(self, endpoint: Endpoint[R], connection_id: str) -> Coroutine[Any, Any, R]:
         params = self._params(None, connection_id=connection_id)
-        return await self._call(operation, params, self._headers)
+        return self._call(endpoint, params, self._headers)
 
     async def rotate_start(self, connection_id: str) -> RotateStartResponse:
         """Begin a rotation; install `.connection.next_bearer_token` in the IdP, then complete."""
-        response: RotateStartResponse = await self._rotation("rotate_start", connection_id)
-        return response
+        return await self._rotation(ROTATE_START, connection_id)
 
     async def rotate_complete(self, connection_id: str) -> RotateCompleteResponse:
         """Make the next token the active one; the old one stops working."""
-        response: RotateCompleteResponse = await self._rotation("rotate_complete", connection_id)
-        return response
+        return await self._rotation(ROTATE_COMPLETE, connection_id)
 
     async def rotate_cancel(self, connection_id: str) -> RotateCancelResponse:
         """Abandon a rotation; the old token stays active."""
-        response: RotateCancelResponse = await self._rotation("rotate_cancel", connection_id)
-        return response
+        return await self._rotation(ROTATE_CANCEL, connection_id)
 
     async def get_groups(
         self, *, cursor: str | None = None, limit: int | None = None

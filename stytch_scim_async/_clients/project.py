@@ -11,12 +11,20 @@ from collections.abc import (
     Iterable,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
 from .._sansio.config import Timeout
-from .._sansio.endpoints import Mode
+from .._sansio.endpoints import (
+    DELETE,
+    GET,
+    ROTATE_CANCEL,
+    ROTATE_COMPLETE,
+    ROTATE_START,
+    Endpoint,
+    Mode,
+)
 from .._sansio.validate import check_id
 from .._sansio.wire import Secret
 from ..models import (
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
     from .._transports.base import Transport
 
 __all__ = ["SCIMClient"]
+
+R = TypeVar("R")
 
 
 class SCIMClient(_BaseClient):
@@ -157,7 +167,7 @@ class SCIMClient(_BaseClient):
     ) -> Coroutine[Any, Any, GetConnectionResponse]:
         """The organization's connection (`.connection` is None when it has none)."""
         headers = self._headers_for(member_session_token, member_session_jwt)
-        return self._call("get", self._params(organization_id), headers)
+        return self._call(GET, self._params(organization_id), headers)
 
     def update_connection(
         self,
@@ -192,19 +202,19 @@ class SCIMClient(_BaseClient):
         """Delete the connection; the IdP's token stops working at once."""
         headers = self._headers_for(member_session_token, member_session_jwt)
         params = self._params(organization_id, connection_id=connection_id)
-        return self._call("delete", params, headers)
+        return self._call(DELETE, params, headers)
 
     def _rotation(
         self,
-        operation: str,
+        endpoint: Endpoint[R],
         organization_id: str,
         connection_id: str,
         session_token: str | None,
         session_jwt: str | None,
-    ) -> Coroutine[Any, Any, Any]:
+    ) -> Coroutine[Any, Any, R]:
         headers = self._headers_for(session_token, session_jwt)
         params = self._params(organization_id, connection_id=connection_id)
-        return self._call(operation, params, headers)
+        return self._call(endpoint, params, headers)
 
     def rotate_start(
         self,
@@ -217,7 +227,7 @@ class SCIMClient(_BaseClient):
         """Begin a token rotation; `.connection.next_bearer_token` is the token to install
         in the IdP before `rotate_complete`. The old token keeps working until then."""
         return self._rotation(
-            "rotate_start", organization_id, connection_id, member_session_token, member_session_jwt
+            ROTATE_START, organization_id, connection_id, member_session_token, member_session_jwt
         )
 
     def rotate_complete(
@@ -230,7 +240,7 @@ class SCIMClient(_BaseClient):
     ) -> Coroutine[Any, Any, RotateCompleteResponse]:
         """Make the next token the active one; the old one stops working."""
         return self._rotation(
-            "rotate_complete",
+            ROTATE_COMPLETE,
             organization_id,
             connection_id,
             member_session_token,
@@ -247,7 +257,7 @@ class SCIMClient(_BaseClient):
     ) -> Coroutine[Any, Any, RotateCancelResponse]:
         """Abandon a rotation; the old token stays active."""
         return self._rotation(
-            "rotate_cancel",
+            ROTATE_CANCEL,
             organization_id,
             connection_id,
             member_session_token,

@@ -8,15 +8,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import errors
 from .._policy.retry import RetryDecision, RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
 from .._sansio.config import Timeout
-from .._sansio.endpoints import ENDPOINTS, Endpoint, Mode, RetryKind
+from .._sansio.endpoints import Endpoint, Mode, RetryKind
 from .._sansio.wire import Request, RequestHeaders, build_request, parse_response
+from .call import Call, Rescue
 from .pacing import GroupLimiter, RateLimiters
 from .receipt import current_receipt
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine"]
 
+R = TypeVar("R")
 T = TypeVar("T")
 
 
@@ -41,71 +42,72 @@ class Engine:
     rate_limiter: AdaptiveRateLimiter
     rate_limiters: RateLimiters
     _org_locks: OrgLocks
+    #: The engine's clock for deadlines and elapsed times (`time.monotonic`).
+    _clock: Callable[[], float] = time.monotonic
 
-    def _prepare(
-        self,
-        operation: str,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        ends: float | None,
-    ) -> tuple[Endpoint, Request, GroupLimiter | None]:
-        """Build an attempt's request: (endpoint, request, the endpoint group's limiter
-        when the send may have to wait for it, else None). A send the limiters would
-        let go only after the deadline is refused at once (see `RateLimiters.check`)."""
-        endpoint = ENDPOINTS[operation]
-        request = build_request(endpoint, self._mode, self._base_url, params, headers)
-        group = self.rate_limiters.check(operation, ends)
+    def _prepare(self, call: Call[R]) -> tuple[Request, GroupLimiter | None]:
+        """Build an attempt's request: (request, the endpoint group's limiter when the
+        send may have to wait for it, else None). A send the limiters would let go
+        only after the deadline is refused at once (see `RateLimiters.check`)."""
+        request = build_request(
+            call.endpoint, self._mode, self._base_url, call.params, call.headers
+        )
+        group = self.rate_limiters.check(call.endpoint.name, call.ends)
+        call.attempts += 1
         receipt = current_receipt()
         if receipt is not None:
             receipt.requests += 1
-        return endpoint, request, group
+        return request, group
 
     def _finish(
-        self, endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes
-    ) -> Any:
+        self, endpoint: Endpoint[R], status: int, headers: Mapping[str, str], body: bytes
+    ) -> R:
         """Turn the reply into a response, or raise its error."""
         if status < 300:
             return parse_response(endpoint, status, headers, body)
         return parse_response(endpoint, status, headers, body, datetime.now(UTC))
 
-    async def _attempt(
+    async def _attempt(self, call: Call[R]) -> R:
+        """One HTTP exchange, paced by the rate limiter and feeding it; the call's
+        deadline caps its timeout."""
+        request, group = self._prepare(call)
+        limiters = self.rate_limiters
+        operation = call.endpoint.name
+        sent_at = await limiters.wait(group, call.ends, self.retry.sleep, operation)
+        status, response_headers, body = await self._transport.send(request, call.ends)
+        limiters.on_reply(operation, status, response_headers, sent_at)
+        return self._finish(call.endpoint, status, response_headers, body)
+
+    def _exchange(
         self,
-        operation: str,
+        endpoint: Endpoint[R],
         params: dict[str, Any],
         headers: RequestHeaders,
         ends: float | None = None,
-    ) -> Any:
-        """One HTTP exchange, paced by the rate limiter and feeding it; `ends` (the
-        call's deadline, by `time.monotonic()`) caps its timeout."""
-        endpoint, request, group = self._prepare(operation, params, headers, ends)
-        limiters = self.rate_limiters
-        sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
-        status, response_headers, body = await self._transport.send(request, ends)
-        limiters.on_reply(operation, status, response_headers, sent_at)
-        return self._finish(endpoint, status, response_headers, body)
+    ) -> Coroutine[Any, Any, R]:
+        """One attempt of `endpoint`, never retried (a reconciliation's look, a cancel)."""
+        return self._attempt(Call(endpoint, params, headers, None, ends))
 
     def _run(
         self,
-        operation: str,
-        kind: RetryKind,
+        endpoint: Endpoint[R],
         params: dict[str, Any],
         headers: RequestHeaders,
-        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None = None,
-    ) -> Coroutine[Any, Any, T]:
-        """Run `operation` under the retry policy, the budget and the deadline.
+        rescue: Rescue[R] | None = None,
+    ) -> Coroutine[Any, Any, R]:
+        """Run `endpoint` under the retry policy, the budget and the deadline.
 
         `rescue` sees every failed attempt and may turn it into a result (reconciliation
         of creates and rotations) or raise. The engine is a plain function returning a
         coroutine: every frame on the await chain is resumed on each I/O wake-up.
         """
+        call = Call(endpoint, params, headers, rescue)
         if self.retry.deadline is None:
-            return self._attempts(operation, kind, params, headers, rescue, None)
-        return self._bounded(
-            operation, kind, partial(self._attempts, operation, kind, params, headers, rescue)
-        )
+            return self._attempts(call)
+        return self._bounded(endpoint, lambda ends: self._attempts(call, ends))
 
     async def _bounded(
-        self, operation: str, kind: RetryKind, run: Callable[[float | None], Awaitable[T]]
+        self, endpoint: Endpoint[Any], run: Callable[[float | None], Awaitable[T]]
     ) -> T:
         """`run(ends)` under the call's one deadline, counted as a call in flight.
 
@@ -119,14 +121,14 @@ class Engine:
             deadline = self.retry.deadline
             if deadline is None:
                 return await run(None)
-            ends = time.monotonic() + deadline
-            grace = 0.0 if kind is RetryKind.SAFE else self.timeout.total
+            ends = self._clock() + deadline
+            grace = 0.0 if endpoint.retry is RetryKind.SAFE else self.timeout.total
             try:
                 async with asyncio.timeout(deadline + grace):
                     return await run(ends)
             except TimeoutError as exc:
                 raise errors.RequestTimeoutError(
-                    f"{operation}: the call's deadline of {deadline} s passed"
+                    f"{endpoint.name}: the call's deadline of {deadline} s passed"
                     + (
                         f" and its reconciliation did not end within {grace:g} s more"
                         if grace
@@ -136,61 +138,49 @@ class Engine:
         finally:
             transport.call_ended()
 
-    async def _attempts(
-        self,
-        operation: str,
-        kind: RetryKind,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
-        ends: float | None,
-    ) -> T:
+    async def _attempts(self, call: Call[R], ends: float | None = None) -> R:
+        """Every attempt of `call`, its deadline `ends` (None: none)."""
         # The first attempt runs bare, inlined (one coroutine frame fewer to resume on
         # every I/O wake-up), and without tenacity, whose machinery costs more CPU than
         # the HTTP exchange itself: most calls never need it.
+        call.ends = ends
         transport = self._transport
         transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
-        started = time.monotonic()
+        started = self._clock()
         limiters = self.rate_limiters
         try:
-            endpoint, request, group = self._prepare(operation, params, headers, ends)
+            request, group = self._prepare(call)
+            operation = call.endpoint.name
             if group is None:
                 sent_at = limiters.wall()
             else:
                 sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
             status, response_headers, body = await transport.send(request, ends)
             limiters.on_reply(operation, status, response_headers, sent_at)
-            result: T = self._finish(endpoint, status, response_headers, body)
+            result = self._finish(call.endpoint, status, response_headers, body)
         except errors.StytchSCIMError as exc:
-            return await self._retrying(
-                operation, kind, params, headers, rescue, exc, started, ends
-            )
+            return await self._retrying(call, exc, started)
         finally:
             transport.call_ended()
         self.retry_budget.refund()
         return result
 
-    async def _retrying(
-        self,
-        operation: str,
-        kind: RetryKind,
-        params: dict[str, Any],
-        headers: RequestHeaders,
-        rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None,
-        failure: errors.StytchSCIMError,
-        started: float,
-        ends: float | None,
-    ) -> T:
+    async def _retrying(self, call: Call[R], failure: errors.StytchSCIMError, started: float) -> R:
         pending: errors.StytchSCIMError | None = failure
         decision = RetryDecision(
-            self.retry, operation, kind, self.retry_budget, time.monotonic, started
+            self.retry,
+            call.endpoint.name,
+            call.endpoint.retry,
+            self.retry_budget,
+            self._clock,
+            started,
         )
-        retrying = decision.retrying()
-        async for try_ in retrying:
+        rescue = call.rescue
+        async for try_ in decision.retrying():
             with try_:
                 if pending is None:
                     try:
-                        result: T = await self._attempt(operation, params, headers, ends)
+                        result = await self._attempt(call)
                     except errors.StytchSCIMError as exc:
                         pending = exc
                 if pending is not None:

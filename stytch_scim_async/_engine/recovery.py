@@ -31,7 +31,7 @@ import attrs
 from .. import errors
 from .._policy.reconcile import Verdict, decide, evidence_for
 from .._policy.retry import RetryPolicy
-from .._sansio.endpoints import RetryKind
+from .._sansio.endpoints import CREATE, GET, ROTATE_CANCEL, ROTATE_COMPLETE, ROTATE_START
 from ..models import (
     CreateConnectionResponse,
     GetConnectionResponse,
@@ -40,6 +40,7 @@ from ..models import (
     SCIMConnectionWithToken,
     _ConnectionBase,
 )
+from .call import Call
 from .receipt import current_receipt
 from .rotations import Rotations, look, org_of
 from .unclaimed import write_unclaimed
@@ -118,8 +119,7 @@ class Recovery:
         client = self._client
         try:
             return await client._bounded(
-                "create",
-                RetryKind.CREATE,
+                CREATE,
                 partial(
                     self._locked_create, call, verify_absent, maybe_sent, proven_absent, proof_mark
                 ),
@@ -191,9 +191,7 @@ class Recovery:
         have sent this create) the table decides on what is there."""
         client = self._client
         call.in_doubt = maybe_sent  # until the look says otherwise
-        current: GetConnectionResponse = await client._attempts(
-            "get", RetryKind.SAFE, org_of(call.params), call.headers, None, ends
-        )
+        current = await client._attempts(Call(GET, org_of(call.params), call.headers), ends)
         connection = current.connection
         if connection is None or not connection.active:
             call.proven_absent, call.in_doubt = True, False
@@ -206,14 +204,8 @@ class Recovery:
     async def _post(self, call: _Create, ends: float | None) -> CreateConnectionResponse:
         client = self._client
         try:
-            response: CreateConnectionResponse = await client._attempts(
-                "create",
-                RetryKind.CREATE,
-                call.params,
-                call.headers,
-                partial(self._after_failure, call),
-                ends,
-            )
+            attempts = Call(CREATE, call.params, call.headers, partial(self._after_failure, call))
+            response = await client._attempts(attempts, ends)
         except errors.StytchSCIMError as exc:
             raise self._ending(call, exc)  # noqa: B904 - the same error, or the doubt
         return response
@@ -305,8 +297,8 @@ class Recovery:
         headers = call.headers
         try:
             if connection.rotating:  # our own recovery, cut short: its token is lost too
-                await self._rotations.run("rotate_cancel", target, headers)
-            started = await self._rotations.run("rotate_start", target, headers)
+                await self._rotations.run(ROTATE_CANCEL, target, headers)
+            started = await self._rotations.run(ROTATE_START, target, headers)
         except errors.StytchSCIMError as exc:
             raise errors.TokenLostError(connection) from exc
         # Kept only on `call` (its repr hides it), never in a local a traceback shows.
@@ -316,7 +308,7 @@ class Recovery:
             receipt.connection, receipt.next_token = connection, call.next_token
         failure: errors.StytchSCIMError | None = None
         try:
-            completed = await self._rotations.run("rotate_complete", target, headers)
+            completed = await self._rotations.run(ROTATE_COMPLETE, target, headers)
         except errors.StytchSCIMError as exc:
             completed, failure = None, exc
         fresh: SCIMConnection | None = completed.connection if completed is not None else None

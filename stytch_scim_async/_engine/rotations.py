@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Coroutine
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from .. import errors
 from .._policy.retry import RetryPolicy
-from .._sansio.endpoints import ENDPOINTS, RetryKind
-from ..models import DeleteConnectionResponse, GetConnectionResponse
+from .._sansio.endpoints import (
+    GET,
+    ROTATE_CANCEL,
+    ROTATE_COMPLETE,
+    ROTATE_START,
+    Endpoint,
+)
+from ..models import (
+    DeleteConnectionResponse,
+    GetConnectionResponse,
+    RotateCancelResponse,
+    RotateCompleteResponse,
+)
 
 if TYPE_CHECKING:
     from .._sansio.wire import RequestHeaders
@@ -25,7 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ROTATIONS", "Rotations", "look", "org_of"]
 
-ROTATIONS = frozenset({"rotate_start", "rotate_complete", "rotate_cancel"})
+ROTATIONS: frozenset[Endpoint[Any]] = frozenset({ROTATE_START, ROTATE_COMPLETE, ROTATE_CANCEL})
+R = TypeVar("R")
 
 
 def org_of(params: dict[str, Any]) -> dict[str, Any]:
@@ -38,10 +50,9 @@ async def look(
 ) -> GetConnectionResponse | None:
     """One GET (never retried: each doubt costs one look), or None when it failed."""
     try:
-        response: GetConnectionResponse = await client._attempt("get", org_of(params), headers)
+        return await client._exchange(GET, org_of(params), headers)
     except errors.StytchSCIMError:
         return None
-    return response
 
 
 @attrs.define
@@ -56,23 +67,23 @@ class Rotations:
         self._client = client
 
     def run(
-        self, operation: str, params: dict[str, Any], headers: RequestHeaders
-    ) -> Coroutine[Any, Any, Any]:
+        self, endpoint: Endpoint[R], params: dict[str, Any], headers: RequestHeaders
+    ) -> Coroutine[Any, Any, R]:
         """A rotate start/complete/cancel under the retry policy, reconciled (no lock:
         the caller holds the organization's, or takes it through `rotation`)."""
-        rescue = partial(self._rescue_rotation, operation, params, headers, _Rotation())
-        return self._client._run(operation, RetryKind.ROTATE, params, headers, rescue)
+        rescue = partial(self._rescue_rotation, endpoint, params, headers, _Rotation())
+        return self._client._run(endpoint, params, headers, rescue)
 
     async def rotation(
-        self, operation: str, params: dict[str, Any], headers: RequestHeaders
-    ) -> Any:
+        self, endpoint: Endpoint[R], params: dict[str, Any], headers: RequestHeaders
+    ) -> R:
         """A public rotate start/complete/cancel: reconciled, and never overlapping a
         create or another rotation of the same organization in this client."""
         key = params.get("organization_id", "")
         locks = self._client._org_locks
         await locks.acquire(key)
         try:
-            return await self.run(operation, params, headers)
+            return await self.run(endpoint, params, headers)
         finally:
             locks.release(key)
 
@@ -96,12 +107,12 @@ class Rotations:
 
     async def _rescue_rotation(
         self,
-        operation: str,
+        endpoint: Endpoint[R],
         params: dict[str, Any],
         headers: RequestHeaders,
         state: _Rotation,
         failure: errors.StytchSCIMError,
-    ) -> Any:
+    ) -> R:
         """After a failed rotate start/complete/cancel: find out whether it took effect.
 
         `state.in_doubt` remembers, across the attempts of one call, that an earlier
@@ -111,7 +122,7 @@ class Rotations:
             state.in_doubt = True
         elif not (
             state.in_doubt
-            and operation != "rotate_start"
+            and endpoint is not ROTATE_START
             and isinstance(failure, errors.BadRequestError)
             and failure.error_type == "scim_connection_not_rotating_token"
         ):
@@ -122,20 +133,20 @@ class Rotations:
             raise failure
         if connection.connection_id != params["connection_id"]:
             raise failure
-        if operation == "rotate_start":
+        if endpoint is ROTATE_START:
             if connection.rotating:
                 # It committed and the next token was lost: cancel, then start again.
                 try:
-                    await self._client._attempt("rotate_cancel", params, headers)
+                    await self._client._exchange(ROTATE_CANCEL, params, headers)
                 except errors.StytchSCIMError:
                     raise failure from None
                 state.in_doubt = False
             raise failure
         if connection.rotating:
             raise failure  # the complete/cancel did not take effect: try it again
-        envelope = ENDPOINTS[operation].response
-        return envelope(
-            request_id=current.request_id,
-            status_code=current.status_code,
-            connection=connection,
+        envelope = RotateCompleteResponse if endpoint is ROTATE_COMPLETE else RotateCancelResponse
+        done = envelope(
+            request_id=current.request_id, status_code=current.status_code, connection=connection
         )
+        assert isinstance(done, endpoint.response)
+        return done

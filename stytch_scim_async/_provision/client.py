@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .._engine.locks import OrgLocks
     from .._policy.retry import RetryPolicy
     from .._policy.throttle import AdaptiveRateLimiter
-    from .._sansio.endpoints import RetryKind
+    from .._sansio.endpoints import Endpoint
     from .._sansio.wire import RequestHeaders
     from ..models import CreateConnectionResponse
 
@@ -45,8 +45,7 @@ class BatchClient(Protocol):
 
     def _run(
         self,
-        operation: str,
-        kind: RetryKind,
+        endpoint: Endpoint[T],
         params: dict[str, Any],
         headers: RequestHeaders,
         rescue: Callable[[errors.StytchSCIMError], Awaitable[T]] | None = None,

@@ -22,12 +22,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .. import errors
-from .._sansio.endpoints import RetryKind
+from .._sansio.endpoints import SEARCH_ORGANIZATIONS
 from .client import BatchClient
 from .records import ProvisionOutcome, ProvisionRequest, ProvisionStatus
 
 if TYPE_CHECKING:
-    from ..models import OrganizationSearchResponse
+    pass
 
 __all__ = ["SEARCH_CHUNK", "active_connections", "screened"]
 
@@ -62,9 +62,7 @@ async def active_connections(
     while True:
         params = {"limit": SEARCH_PAGE, "cursor": cursor, "query": query}
         try:
-            page: OrganizationSearchResponse = await client._run(
-                "search_organizations", RetryKind.SAFE, params, client._headers
-            )
+            page = await client._run(SEARCH_ORGANIZATIONS, params, client._headers)
         except errors.StytchSCIMError as exc:
             logger.warning(
                 "provision: the organizations search failed (%s: %s); each organization "

@@ -8,13 +8,30 @@ covers every endpoint of the reference, so there is no per-endpoint code.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
 from .. import models
 
-__all__ = ["ENDPOINTS", "Endpoint", "Mode", "RetryKind", "Route"]
+__all__ = [
+    "CREATE",
+    "DELETE",
+    "ENDPOINTS",
+    "GET",
+    "GET_GROUPS",
+    "ROTATE_CANCEL",
+    "ROTATE_COMPLETE",
+    "ROTATE_START",
+    "SEARCH_ORGANIZATIONS",
+    "UPDATE",
+    "Endpoint",
+    "Mode",
+    "RetryKind",
+    "Route",
+]
+
+R = TypeVar("R")
 
 
 class Mode(enum.Enum):
@@ -52,13 +69,14 @@ class Route:
 
 
 @attrs.frozen
-class Endpoint:
-    """An operation: its routes, the envelope its success body decodes into, its retry kind."""
+class Endpoint(Generic[R]):
+    """An operation: its routes, the envelope `R` its success body decodes into, its
+    retry kind. The engine returns `R`, so a call site needs no annotation or cast."""
 
     name: str
     project: Route
     member: Route
-    response: type[Any]
+    response: type[R]
     retry: RetryKind
 
     def route(self, mode: Mode) -> Route:
@@ -69,72 +87,91 @@ class Endpoint:
 _P = "/v1/b2b/scim/{organization_id}/connection"
 _M = "/sdk/v1/b2b/scim"
 
-ENDPOINTS: dict[str, Endpoint] = {
+CREATE: Endpoint[models.CreateConnectionResponse] = Endpoint(
+    "create",
+    Route("POST", _P),
+    Route("POST", _M),
+    models.CreateConnectionResponse,
+    RetryKind.CREATE,
+)
+
+GET: Endpoint[models.GetConnectionResponse] = Endpoint(
+    "get",
+    Route("GET", _P),
+    Route("GET", _M),
+    models.GetConnectionResponse,
+    RetryKind.SAFE,
+)
+
+UPDATE: Endpoint[models.UpdateConnectionResponse] = Endpoint(
+    "update",
+    Route("PUT", _P + "/{connection_id}"),
+    Route("PUT", _M + "/{connection_id}"),
+    models.UpdateConnectionResponse,
+    RetryKind.SAFE,
+)
+
+DELETE: Endpoint[models.DeleteConnectionResponse] = Endpoint(
+    "delete",
+    Route("DELETE", _P + "/{connection_id}"),
+    Route("DELETE", _M + "/{connection_id}"),
+    models.DeleteConnectionResponse,
+    RetryKind.SAFE,
+)
+
+GET_GROUPS: Endpoint[models.GetGroupsResponse] = Endpoint(
+    "get_groups",
+    Route("GET", _P + "/{connection_id}"),
+    Route("POST", _M + "/groups"),
+    models.GetGroupsResponse,
+    RetryKind.SAFE,
+)
+
+ROTATE_START: Endpoint[models.RotateStartResponse] = Endpoint(
+    "rotate_start",
+    Route("POST", _P + "/{connection_id}/rotate/start"),
+    Route("POST", _M + "/rotate/start"),
+    models.RotateStartResponse,
+    RetryKind.ROTATE,
+)
+
+ROTATE_COMPLETE: Endpoint[models.RotateCompleteResponse] = Endpoint(
+    "rotate_complete",
+    Route("POST", _P + "/{connection_id}/rotate/complete"),
+    Route("POST", _M + "/rotate/complete"),
+    models.RotateCompleteResponse,
+    RetryKind.ROTATE,
+)
+
+ROTATE_CANCEL: Endpoint[models.RotateCancelResponse] = Endpoint(
+    "rotate_cancel",
+    Route("POST", _P + "/{connection_id}/rotate/cancel"),
+    Route("POST", _M + "/rotate/cancel"),
+    models.RotateCancelResponse,
+    RetryKind.ROTATE,
+)
+
+# Backend only (the batch's proof of absence); read-only, so safe to repeat.
+SEARCH_ORGANIZATIONS: Endpoint[models.OrganizationSearchResponse] = Endpoint(
+    "search_organizations",
+    Route("POST", "/v1/b2b/organizations/search"),
+    Route("POST", "/v1/b2b/organizations/search"),
+    models.OrganizationSearchResponse,
+    RetryKind.SAFE,
+)
+
+ENDPOINTS: dict[str, Endpoint[Any]] = {
     e.name: e
     for e in (
-        Endpoint(
-            "create",
-            Route("POST", _P),
-            Route("POST", _M),
-            models.CreateConnectionResponse,
-            RetryKind.CREATE,
-        ),
-        Endpoint(
-            "get",
-            Route("GET", _P),
-            Route("GET", _M),
-            models.GetConnectionResponse,
-            RetryKind.SAFE,
-        ),
-        Endpoint(
-            "update",
-            Route("PUT", _P + "/{connection_id}"),
-            Route("PUT", _M + "/{connection_id}"),
-            models.UpdateConnectionResponse,
-            RetryKind.SAFE,
-        ),
-        Endpoint(
-            "delete",
-            Route("DELETE", _P + "/{connection_id}"),
-            Route("DELETE", _M + "/{connection_id}"),
-            models.DeleteConnectionResponse,
-            RetryKind.SAFE,
-        ),
-        Endpoint(
-            "get_groups",
-            Route("GET", _P + "/{connection_id}"),
-            Route("POST", _M + "/groups"),
-            models.GetGroupsResponse,
-            RetryKind.SAFE,
-        ),
-        Endpoint(
-            "rotate_start",
-            Route("POST", _P + "/{connection_id}/rotate/start"),
-            Route("POST", _M + "/rotate/start"),
-            models.RotateStartResponse,
-            RetryKind.ROTATE,
-        ),
-        Endpoint(
-            "rotate_complete",
-            Route("POST", _P + "/{connection_id}/rotate/complete"),
-            Route("POST", _M + "/rotate/complete"),
-            models.RotateCompleteResponse,
-            RetryKind.ROTATE,
-        ),
-        Endpoint(
-            "rotate_cancel",
-            Route("POST", _P + "/{connection_id}/rotate/cancel"),
-            Route("POST", _M + "/rotate/cancel"),
-            models.RotateCancelResponse,
-            RetryKind.ROTATE,
-        ),
-        # Backend only (the batch's proof of absence); read-only, so safe to repeat.
-        Endpoint(
-            "search_organizations",
-            Route("POST", "/v1/b2b/organizations/search"),
-            Route("POST", "/v1/b2b/organizations/search"),
-            models.OrganizationSearchResponse,
-            RetryKind.SAFE,
-        ),
+        CREATE,
+        GET,
+        UPDATE,
+        DELETE,
+        GET_GROUPS,
+        ROTATE_START,
+        ROTATE_COMPLETE,
+        ROTATE_CANCEL,
+        SEARCH_ORGANIZATIONS,
     )
 }
+"""Every endpoint by its operation name (the emulator and the tests look them up)."""

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
@@ -25,6 +25,8 @@ from .config import AppInfo
 from .convert import describe_error, structure
 from .endpoints import Endpoint, Mode
 from .validate import PLAIN_ID
+
+R = TypeVar("R")
 
 __all__ = [
     "Request",
@@ -139,7 +141,7 @@ def check_base_url(base_url: str) -> str:
 
 
 def build_request(
-    endpoint: Endpoint,
+    endpoint: Endpoint[Any],
     mode: Mode,
     base_url: str,
     params: Mapping[str, Any],
@@ -271,12 +273,12 @@ def error_from_response(
 
 
 def parse_response(
-    endpoint: Endpoint,
+    endpoint: Endpoint[R],
     status: int,
     headers: Mapping[str, str],
     body: bytes,
     now: datetime | None = None,
-) -> Any:
+) -> R:
     """Decode a response into the endpoint's envelope, or raise the matching error.
 
     `now` (for an HTTP-date `Retry-After`) is needed only when the status is not 2xx.

@@ -13,6 +13,7 @@ timeouts.
 from __future__ import annotations
 
 import asyncio
+import enum
 import ssl
 import time
 from collections.abc import Mapping
@@ -25,7 +26,91 @@ from .._sansio.config import Timeout
 from .._sansio.wire import Request
 from .base import MAX_BODY_BYTES, InFlight, not_sent
 
-__all__ = ["MAX_BODY_BYTES", "AiohttpTransport"]
+__all__ = ["ERRORS", "MAX_BODY_BYTES", "AiohttpTransport", "Failure", "map_error"]
+
+
+class Failure(enum.Enum):
+    """What an aiohttp error says about the attempt: whether the request can have
+    reached Stytch decides whether a create must be reconciled before a new POST."""
+
+    #: No connection was made: nothing was sent (`ConnectError`).
+    NO_CONNECTION = "could not connect"
+    #: The proxy answered the CONNECT with an error: nothing reached Stytch.
+    PROXY_REFUSED = "the proxy refused the connection"
+    #: The request could not be built or addressed: nothing was sent.
+    NOT_SENT = "the request could not be sent"
+    #: No answer in time: the request may have reached Stytch.
+    TIMED_OUT = "no response within"
+    #: The connection broke after the request was (maybe partly) sent.
+    BROKEN = "the connection failed after the request was sent"
+    #: An answer came but could not be read.
+    UNREADABLE = "the response could not be read"
+
+
+#: Every exception aiohttp exports, by what it means for an attempt (an exception is
+#: looked up by its class, then its bases in order). A test checks that every
+#: `aiohttp.ClientError` subclass aiohttp exports has its own row, so a new one in a
+#: later aiohttp release is a decision, not an accident of inheritance.
+_ROWS: tuple[tuple[str, Failure], ...] = (
+    ("ClientConnectorError", Failure.NO_CONNECTION),
+    ("ClientConnectorDNSError", Failure.NO_CONNECTION),
+    ("ClientConnectorSSLError", Failure.NO_CONNECTION),
+    ("ClientConnectorCertificateError", Failure.NO_CONNECTION),
+    ("ClientSSLError", Failure.NO_CONNECTION),
+    ("ClientProxyConnectionError", Failure.NO_CONNECTION),
+    ("ConnectionTimeoutError", Failure.NO_CONNECTION),
+    ("ServerFingerprintMismatch", Failure.NO_CONNECTION),
+    ("ClientHttpProxyError", Failure.PROXY_REFUSED),
+    ("InvalidURL", Failure.NOT_SENT),
+    ("InvalidUrlClientError", Failure.NOT_SENT),
+    ("NonHttpUrlClientError", Failure.NOT_SENT),
+    ("ServerTimeoutError", Failure.TIMED_OUT),
+    ("SocketTimeoutError", Failure.TIMED_OUT),
+    ("ClientError", Failure.BROKEN),
+    ("ClientConnectionError", Failure.BROKEN),
+    ("ClientConnectionResetError", Failure.BROKEN),
+    ("ClientOSError", Failure.BROKEN),
+    ("ServerConnectionError", Failure.BROKEN),
+    ("ServerDisconnectedError", Failure.BROKEN),
+    ("ClientPayloadError", Failure.BROKEN),
+    ("UploadAbortedError", Failure.BROKEN),
+    ("ClientResponseError", Failure.UNREADABLE),
+    ("ContentTypeError", Failure.UNREADABLE),
+    ("TooManyRedirects", Failure.UNREADABLE),
+    ("WSServerHandshakeError", Failure.UNREADABLE),
+    # Redirects are never followed; were one reported, an answer came.
+    ("RedirectClientError", Failure.UNREADABLE),
+    ("InvalidUrlRedirectClientError", Failure.UNREADABLE),
+    ("NonHttpUrlRedirectClientError", Failure.UNREADABLE),
+)
+ERRORS: dict[type[BaseException], Failure] = {
+    TimeoutError: Failure.TIMED_OUT,
+    **{
+        getattr(aiohttp, name): failure
+        for name, failure in _ROWS
+        if hasattr(aiohttp, name)  # older supported aiohttp releases lack a few
+    },
+}
+
+
+def map_error(exc: BaseException, operation: str, timeout: float | None) -> errors.TransportError:
+    """The library's error for aiohttp's `exc` (see `ERRORS`); it names the class
+    only, never the message, which can quote a URL or a header."""
+    failure = next((ERRORS[cls] for cls in type(exc).__mro__ if cls in ERRORS), Failure.BROKEN)
+    name = type(exc).__name__
+    text = f"{operation}: {failure.value}"
+    if failure is Failure.NO_CONNECTION:
+        return errors.ConnectError(f"{text} ({name})")
+    if failure is Failure.PROXY_REFUSED:
+        return errors.ConnectError(f"{text} (status {getattr(exc, 'status', '?')})")
+    if failure is Failure.NOT_SENT:
+        return errors.TransportError(f"{text} ({name}); nothing was sent", sent=False)
+    if failure is Failure.TIMED_OUT:
+        limit = f" {timeout:g} s" if timeout is not None else " the timeout"
+        return errors.RequestTimeoutError(f"{text}{limit}")
+    if failure is Failure.UNREADABLE:
+        return errors.TransportError(f"{text} ({name}, status {getattr(exc, 'status', '?')})")
+    return errors.TransportError(f"{text} ({name})")
 
 
 class AiohttpTransport(InFlight):
@@ -118,28 +203,8 @@ class AiohttpTransport(InFlight):
                     else:
                         body = await _read_capped(response)
                     return response.status, response.headers, body
-            except aiohttp.ClientHttpProxyError as exc:  # nothing reached Stytch
-                failure: errors.TransportError = errors.ConnectError(
-                    f"{request.operation}: the proxy refused the connection (status {exc.status})"
-                )
-            except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-                failure = errors.ConnectError(
-                    f"{request.operation}: could not connect ({type(exc).__name__})"
-                )
-            except (TimeoutError, aiohttp.ServerTimeoutError):
-                failure = errors.RequestTimeoutError(
-                    f"{request.operation}: no response within {timeout.total:g} s"
-                )
-            except aiohttp.ClientResponseError as exc:
-                failure = errors.TransportError(
-                    f"{request.operation}: the response could not be read "
-                    f"({type(exc).__name__}, status {exc.status})"
-                )
-            except aiohttp.ClientError as exc:
-                failure = errors.TransportError(
-                    f"{request.operation}: the connection failed after the request was sent "
-                    f"({type(exc).__name__})"
-                )
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                failure = map_error(exc, request.operation, timeout.total)
             # aiohttp's error is neither the cause nor the context of ours: its traceback
             # runs through frames whose locals hold our request headers (credentials,
             # sessions), and a ClientResponseError's request_info holds them too.

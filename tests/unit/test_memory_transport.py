@@ -18,6 +18,8 @@ import pytest
 
 import stytch_scim_async as scim
 from stytch_scim_async._policy.reconcile import Verdict
+from stytch_scim_async._sansio.endpoints import GET, Mode
+from stytch_scim_async._sansio.wire import build_request
 from stytch_scim_async._transports.memory import MockTransport
 from stytch_scim_async.testing import FakeStytch, StytchEmulator
 
@@ -141,9 +143,9 @@ async def test_a_stall_past_the_attempts_timeout_is_a_timeout(fake: FakeStytch) 
 
 
 async def test_an_attempt_past_its_calls_deadline_is_not_sent(
-    client: scim.SCIMClient, transport: MockTransport
+    fake: FakeStytch, transport: MockTransport
 ) -> None:
-    request = client._prepare("get", client._params(ORG), client._headers, None)[1]
+    request = build_request(GET, Mode.PROJECT, fake.base_url, {"organization_id": ORG}, {})
     with pytest.raises(scim.RequestTimeoutError) as info:
         await transport.send(request, time.monotonic() - 1.0)
     assert info.value.sent is False
