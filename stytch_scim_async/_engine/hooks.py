@@ -29,6 +29,7 @@ import attrs
 
 if TYPE_CHECKING:
     from .._sansio.wire import Request
+    from .call import Call
 
 __all__ = [
     "CallEnded",
@@ -143,7 +144,8 @@ class _Trace:
     operation: str
     organization_id: str | None
     started: float
-    attempts: dict[str, int] = attrs.field(factory=dict)
+    #: The attempts of the call's own operation so far.
+    attempts: int = 0
     sent_at: float | None = None
 
 
@@ -206,7 +208,7 @@ class Hooks:
                 self._event(
                     CallEnded,
                     trace,
-                    attempt=trace.attempts.get(operation, 0),
+                    attempt=trace.attempts,
                     status=getattr(exc, "status_code", None),
                     request_id=getattr(exc, "request_id", None),
                     error=type(exc).__name__,
@@ -219,7 +221,7 @@ class Hooks:
             self._event(
                 CallEnded,
                 trace,
-                attempt=trace.attempts.get(operation, 0),
+                attempt=trace.attempts,
                 status=getattr(result, "status_code", None),
                 request_id=getattr(result, "request_id", None) or None,
             )
@@ -246,51 +248,47 @@ class Hooks:
 
     # -- the engine's hook points ------------------------------------------------------
 
-    def sent(self, request: Request, params: dict[str, Any] | None = None) -> None:
-        """An attempt of `request.operation` is about to be written."""
-        operation = request.operation
-        trace = self._trace(operation, params)
-        attempt = trace.attempts.get(operation, 0) + 1
-        trace.attempts[operation] = attempt
+    def sent(self, call: Call[Any], request: Request) -> None:
+        """Attempt `call.attempts` of `call` is about to be written."""
+        operation = call.endpoint.name
+        trace = self._trace(operation, call.params)
+        if operation == trace.operation:
+            trace.attempts = call.attempts
         trace.sent_at = time.monotonic()
         self.emit(
             self._event(
-                RequestSent, trace, operation=operation, attempt=attempt, method=request.method
+                RequestSent,
+                trace,
+                operation=operation,
+                attempt=call.attempts,
+                method=request.method,
             )
         )
 
-    def received(self, operation: str, result: Any) -> None:
+    def received(self, call: Call[Any], result: Any) -> None:
         """The attempt in flight got a 2xx that decoded into `result`."""
-        self._ended(
-            operation,
-            getattr(result, "status_code", None),
-            getattr(result, "request_id", None) or None,
-            None,
-        )
+        status = getattr(result, "status_code", None)
+        self._ended(call, status, getattr(result, "request_id", None) or None, None)
 
-    def failed(self, operation: str, error: BaseException) -> None:
+    def failed(self, call: Call[Any], error: BaseException) -> None:
         """The attempt in flight failed (an error status, or no usable answer)."""
-        self._ended(
-            operation,
-            getattr(error, "status_code", None),
-            getattr(error, "request_id", None),
-            type(error).__name__,
-        )
+        status = getattr(error, "status_code", None)
+        self._ended(call, status, getattr(error, "request_id", None), type(error).__name__)
 
     def _ended(
-        self, operation: str, status: int | None, request_id: str | None, error: str | None
+        self, call: Call[Any], status: int | None, request_id: str | None, error: str | None
     ) -> None:
         trace = _CURRENT.get()
         if trace is None or trace.sent_at is None:
-            return  # it failed before anything was sent: no attempt to report
+            return  # nothing was sent (or no public call is traced): no attempt to report
         duration = time.monotonic() - trace.sent_at
         trace.sent_at = None
         self.emit(
             self._event(
                 ResponseReceived,
                 trace,
-                operation=operation,
-                attempt=trace.attempts.get(operation, 0),
+                operation=call.endpoint.name,
+                attempt=call.attempts,
                 status=status,
                 request_id=request_id,
                 duration=duration,
@@ -314,20 +312,21 @@ class Hooks:
             )
         )
 
-    async def throttle(self, waiting: Awaitable[T], operation: str, group: object) -> T:
+    async def throttle(self, waiting: Awaitable[T], call: Call[Any], group: object) -> T:
         """Await a rate limiter's wait, reporting it when it lasted."""
         began = time.monotonic()
         result = await waiting
         waited = time.monotonic() - began
         if waited >= MIN_THROTTLE:
-            trace = self._trace(operation)
+            operation = call.endpoint.name
+            trace = self._trace(operation, call.params)
             name = getattr(group, "name", None)
             self.emit(
                 self._event(
                     Throttled,
                     trace,
                     operation=operation,
-                    attempt=trace.attempts.get(operation, 0) + 1,
+                    attempt=call.attempts,
                     wait=waited,
                     group=name if isinstance(name, str) else str(group),
                 )
@@ -346,7 +345,7 @@ class Hooks:
                 Reconciled,
                 trace,
                 operation=operation,
-                attempt=trace.attempts.get(operation, 0),
+                attempt=trace.attempts,
                 request_id=request_id,
                 verdict=verdict,
                 connection_id=connection_id,
@@ -361,7 +360,7 @@ class Hooks:
                 TokenRecovery,
                 trace,
                 operation="create",
-                attempt=trace.attempts.get("create", 0),
+                attempt=trace.attempts,
                 recovered=recovered,
                 connection_id=connection_id,
             )
@@ -372,4 +371,3 @@ def log_event(event: Event) -> None:
     """The hook `STYTCH_SCIM_LOG=debug` installs: every event as one DEBUG line (events
     carry no secret, so neither does the line)."""
     logger.debug("event %r", event)
-

@@ -116,6 +116,8 @@ class RetryDecision:
     started: float
     next_delay: float = 0.0
     spent: int = 0
+    #: Told of each retry (failed attempt number, its error, the delay): event hooks.
+    observer: Callable[[int, BaseException, float], None] | None = None
 
     def retrying(self) -> tenacity.AsyncRetrying:
         """The `AsyncRetrying` driven by this decision (built per call, never shared)."""
@@ -171,3 +173,5 @@ class RetryDecision:
             getattr(error, "request_id", None),
             self.next_delay,
         )
+        if self.observer is not None and error is not None:
+            self.observer(state.attempt_number, error, self.next_delay)

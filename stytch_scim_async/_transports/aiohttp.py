@@ -25,6 +25,7 @@ from .. import errors
 from .._sansio.config import Timeout
 from .._sansio.wire import Request
 from .base import MAX_BODY_BYTES, InFlight, not_sent
+from .proxy import ProxyRoute
 
 __all__ = ["ERRORS", "MAX_BODY_BYTES", "AiohttpTransport", "Failure", "map_error"]
 
@@ -123,11 +124,14 @@ class AiohttpTransport(InFlight):
         timeout: Timeout,
         max_connections: int,
         ssl_context: ssl.SSLContext | None,
+        proxy: ProxyRoute | None = None,
     ) -> None:
         super().__init__()
         self._session = session
         self._owns_session = session is None
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        #: The client's `Timeout`: a call passing another one (a view's) gets its own.
+        self._base = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
         self._slots = asyncio.Semaphore(max_connections)
@@ -140,6 +144,12 @@ class AiohttpTransport(InFlight):
             self._request_options["raise_for_status"] = False
             if ssl_context is not None:
                 self._request_options["ssl"] = ssl_context
+        if proxy is not None:  # resolved and checked by `proxy.resolve_proxy`
+            self._request_options["proxy"] = proxy.url
+            if proxy.user is not None and proxy.password is not None:
+                self._request_options["proxy_auth"] = aiohttp.BasicAuth(
+                    proxy.user, proxy.password.value or ""
+                )
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -157,13 +167,14 @@ class AiohttpTransport(InFlight):
         return self._session
 
     async def send(
-        self, request: Request, ends: float | None = None
+        self, request: Request, ends: float | None = None, attempt_timeout: Timeout | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One attempt: status, headers and (capped) body, or a `TransportError`.
 
-        `ends` (a `time.monotonic()` instant, the call's deadline) shortens this
-        attempt's timeout, never lengthens it; it is measured once a connection slot
-        is ours, and a request whose time ran out while queueing is not sent at all."""
+        `attempt_timeout` is the calling view's (None: the client's). `ends` (a
+        `time.monotonic()` instant, the call's deadline) shortens it, never lengthens
+        it; it is measured once a connection slot is ours, and a request whose time
+        ran out while queueing is not sent at all."""
         session = self._get_session()
         slots = self._slots
         if ends is None:
@@ -176,15 +187,19 @@ class AiohttpTransport(InFlight):
                 raise not_sent(request) from None
         try:
             options = self._request_options
-            timeout = self._timeout
+            limits = self._timeout
+            own = attempt_timeout
+            if own is not None and own is not self._base and own != self._base:
+                limits = aiohttp.ClientTimeout(total=own.total, connect=own.connect)
+                options = {**options, "timeout": limits}
             if ends is not None:
                 limit = ends - time.monotonic()
                 if limit <= 0:
                     raise not_sent(request)
-                if timeout.total is None or limit < timeout.total:
-                    connect = limit if timeout.connect is None else min(timeout.connect, limit)
-                    timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
-                    options = {**options, "timeout": timeout}
+                if limits.total is None or limit < limits.total:
+                    connect = limit if limits.connect is None else min(limits.connect, limit)
+                    limits = aiohttp.ClientTimeout(total=limit, connect=connect)
+                    options = {**options, "timeout": limits}
             try:
                 async with session.request(
                     request.method,
@@ -204,7 +219,7 @@ class AiohttpTransport(InFlight):
                         body = await _read_capped(response)
                     return response.status, response.headers, body
             except (aiohttp.ClientError, TimeoutError) as exc:
-                failure = map_error(exc, request.operation, timeout.total)
+                failure = map_error(exc, request.operation, limits.total)
             # aiohttp's error is neither the cause nor the context of ours: its traceback
             # runs through frames whose locals hold our request headers (credentials,
             # sessions), and a ClientResponseError's request_info holds them too.

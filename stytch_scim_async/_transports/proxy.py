@@ -88,7 +88,8 @@ def _from_env(base_url: str, environ: Mapping[str, str]) -> str | None:
         return None
     if "no" in proxies:
         hostport = target.netloc.rpartition("@")[2]
-        if urllib.request.proxy_bypass_environment(hostport, {"no": proxies["no"]}):
+        bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - untyped
+        if bypass(hostport, {"no": proxies["no"]}):
             return None
     return url
 
