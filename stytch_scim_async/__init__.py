@@ -8,7 +8,7 @@ in `stytch_scim_async.errors` (also re-exported here); the emulator for tests is
 
 from __future__ import annotations
 
-from . import errors
+from . import errors, hooks
 from ._clients.member import MemberSCIMClient
 from ._clients.project import SCIMClient
 from ._policy.retry import RetryPolicy
@@ -20,7 +20,7 @@ from ._provision.records import (
     ProvisionRequest,
     ProvisionStatus,
 )
-from ._sansio.config import Timeout
+from ._sansio.config import AppInfo, Timeout
 from ._version import __version__
 from .errors import (
     APIStatusError,
@@ -63,6 +63,7 @@ from .models import (
 __all__ = [
     "APIStatusError",
     "AdaptiveRateLimiter",
+    "AppInfo",
     "BadRequestError",
     "ClientClosedError",
     "ConnectError",
@@ -108,4 +109,5 @@ __all__ = [
     "UpdateConnectionResponse",
     "__version__",
     "errors",
+    "hooks",
 ]

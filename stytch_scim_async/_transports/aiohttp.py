@@ -23,7 +23,7 @@ import aiohttp
 
 from .. import errors
 from .._sansio.config import Timeout
-from .._sansio.wire import Request
+from .._sansio.wire import Request, basic_auth
 from .base import MAX_BODY_BYTES, InFlight, not_sent
 from .proxy import ProxyRoute
 
@@ -147,9 +147,9 @@ class AiohttpTransport(InFlight):
         if proxy is not None:  # resolved and checked by `proxy.resolve_proxy`
             self._request_options["proxy"] = proxy.url
             if proxy.user is not None and proxy.password is not None:
-                self._request_options["proxy_auth"] = aiohttp.BasicAuth(
-                    proxy.user, proxy.password.value or ""
-                )
+                # Sent on the CONNECT only (aiohttp's BasicAuth is deprecated).
+                credential = basic_auth(proxy.user, proxy.password.value or "")
+                self._request_options["proxy_headers"] = {"Proxy-Authorization": credential}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
