@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -83,9 +84,13 @@ class CallEnded(Event):
 
 @attrs.frozen(kw_only=True)
 class RequestSent(Event):
-    """An attempt's request is about to be written (the limiter let it go)."""
+    """An attempt's request is about to be written (the limiter let it go): its
+    method, route template (ids left as `{organization_id}`), host and port."""
 
     method: str
+    url_template: str
+    server_address: str
+    server_port: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -255,6 +260,9 @@ class Hooks:
         if operation == trace.operation:
             trace.attempts = call.attempts
         trace.sent_at = time.monotonic()
+        url = urlsplit(request.url)
+        member = "/sdk/" in url.path
+        route = call.endpoint.member if member else call.endpoint.project
         self.emit(
             self._event(
                 RequestSent,
@@ -262,6 +270,9 @@ class Hooks:
                 operation=operation,
                 attempt=call.attempts,
                 method=request.method,
+                url_template=route.template,
+                server_address=url.hostname or "",
+                server_port=url.port,
             )
         )
 
