@@ -48,10 +48,8 @@ class Telemetry:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
                     for point in metric.data.data_points:
-                        key = tuple(sorted(point.attributes.items()))
-                        value = getattr(point, "value", None)
-                        if value is None:
-                            value = getattr(point, "count", 0)
+                        key = tuple(sorted((point.attributes or {}).items()))
+                        value: float = getattr(point, "value", None) or getattr(point, "count", 0)
                         found.setdefault(metric.name, {})[key] = value
         return found
 
