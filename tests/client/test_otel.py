@@ -49,8 +49,10 @@ class Telemetry:
                 for metric in scope.metrics:
                     for point in metric.data.data_points:
                         key = tuple(sorted((point.attributes or {}).items()))
-                        value: float = getattr(point, "value", None) or getattr(point, "count", 0)
-                        found.setdefault(metric.name, {})[key] = value
+                        raw: Any = getattr(point, "value", None)
+                        if raw is None:  # a histogram's point: its count
+                            raw = getattr(point, "count", 0)
+                        found.setdefault(metric.name, {})[key] = float(raw)
         return found
 
 
