@@ -3,12 +3,15 @@ policy (retries, budget, rate limiter); everything it sends is built by the pure
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import attrs
 
 from .. import errors
 from .._engine.engine import Engine
@@ -19,7 +22,7 @@ from .._engine.recovery import Recovery
 from .._engine.rotations import ROTATIONS, Rotations
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
-from .._sansio.config import AppInfo, Timeout
+from .._sansio.config import AppInfo, Timeout, check_extra_headers
 from .._sansio.endpoints import DELETE, GET_GROUPS, UPDATE, Endpoint, Mode
 from .._sansio.validate import (
     check_id,
@@ -39,7 +42,7 @@ from ..models import (
     UpdateConnectionResponse,
 )
 from .envlog import log_level_from_env
-from .options import KEEP, Keep, view_of, with_debug
+from .options import KEEP, Keep, with_debug
 
 if TYPE_CHECKING:
     import ssl
@@ -185,7 +188,28 @@ class _BaseClient(Engine):
         here, before any request. Only the original client owns the pool: closing a
         view does nothing, close the original when done.
         """
-        return view_of(self, retry, timeout, deadline, headers, hooks)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
+        policy = retry if retry is not None else self.retry
+        if not isinstance(deadline, Keep):
+            try:
+                policy = attrs.evolve(policy, deadline=deadline)
+            except errors.InvalidRequestError as exc:
+                raise errors.InvalidRequestError("deadline", exc.problem) from None
+        extra = check_extra_headers(headers) if headers is not None else None
+        view_timeout = Timeout.coerce(timeout) if timeout is not None else self.timeout
+        view_hooks = (
+            self._hooks
+            if isinstance(hooks, Keep)
+            else Hooks.build(with_debug(hooks, self._debug), share=self._hooks)
+        )
+        view = copy.copy(self)
+        view.retry, view.timeout, view._hooks, view._owner = policy, view_timeout, view_hooks, False
+        if extra:
+            view._headers = self._headers.with_extra(extra)
+        view._rotations = Rotations(view)
+        view._recovery = Recovery(view, view._rotations)  # the org locks stay shared
+        return view
 
     async def aclose(self) -> None:
         """Refuse new calls, wait for the calls in flight, then release the connection
@@ -272,6 +296,11 @@ class _BaseClient(Engine):
                 raise errors.InvalidRequestError(name, "must be a bool")
         if verify_absent is not None and not isinstance(verify_absent, bool):
             raise errors.InvalidRequestError("verify_absent", "must be a bool or None")
+        if proven_absent and proof_mark is None:
+            # The caller proved absence before calling: a create or rotation of this
+            # organization that ends after this instant (even one that runs entirely
+            # before this call's first await) voids that proof.
+            proof_mark = self._org_locks.mark()
         create = self._recovery.create(
             params,
             headers,

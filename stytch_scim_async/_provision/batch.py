@@ -214,13 +214,15 @@ async def _run(
                         finished.append(future.result())
             while finished:
                 outcome = unyielded = finished.pop(0)
+                # The others are out of `pending` already: keep them where the exit
+                # path looks (a progress hook that raises must not drop their tokens).
+                ready.extend(finished)
+                finished = []
                 counts[outcome.status] += 1
                 sent += outcome.attempts
                 if on_progress is not None:
                     on_progress(_progress(counts, len(pending), sent, client))
                 unyielded = None
-                ready.extend(finished)  # kept for the next round if the loop is left now
-                finished = []
                 yield outcome
                 finished, ready = ready, []
     except (GeneratorExit, Exception):

@@ -18,7 +18,7 @@ from ._wire import (
 )
 
 if TYPE_CHECKING:
-    from ._fake import FakeStytch
+    from ._core import Steerable
 
 __all__ = ["control"]
 
@@ -27,7 +27,7 @@ def _bad_request(message: str) -> FakeResponse:
     return FakeResponse(400, error_body(400, "bad_request", message, ""))
 
 
-def _new_session(fake: FakeStytch, body: bytes) -> FakeResponse:
+def _new_session(fake: Steerable, body: bytes) -> FakeResponse:
     try:
         params = json_object(body)
     except FakeStytchError as exc:
@@ -50,7 +50,7 @@ def _new_session(fake: FakeStytch, body: bytes) -> FakeResponse:
     )
 
 
-def control(fake: FakeStytch, method: str, path: str, body: bytes) -> FakeResponse:
+def control(fake: Steerable, method: str, path: str, body: bytes) -> FakeResponse:
     """Answer a control route; anything else under ``/_`` is ``route_not_found``."""
     if method == "GET" and path == "/_stats":
         return FakeResponse(200, json_bytes(fake.stats.to_dict()))

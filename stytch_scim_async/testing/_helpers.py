@@ -15,7 +15,7 @@ from ._state import MemberSession
 from ._wire import FakeStytchError, connection_with_token
 
 if TYPE_CHECKING:
-    from ._fake import FakeStytch
+    from ._core import Core
 
 __all__ = ["EmulatorHelpers"]
 
@@ -28,7 +28,7 @@ class EmulatorHelpers:
     if TYPE_CHECKING:  # each subclass names the FakeStytch its helpers act on
 
         @property
-        def _core(self) -> FakeStytch: ...
+        def _core(self) -> Core: ...
 
     @property
     def faults(self) -> Faults:

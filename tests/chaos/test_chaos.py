@@ -74,9 +74,9 @@ async def test_provision_under_every_fault(
     ]
     repeated = [r for r in unique if rng.random() < DUPLICATE_SHARE]
     requests = unique + repeated
-    async with StytchEmulator(faults=faults, seed=11) as emu:
+    async with StytchEmulator(faults=faults, seed=11) as emulator:
         preexisting = {
-            r.organization_id: emu.add_connection(
+            r.organization_id: emulator.add_connection(
                 r.organization_id,
                 display_name=(r.display_name or "") if rng.random() < 0.5 else "Legacy SCIM",
                 identity_provider="okta",
@@ -84,11 +84,11 @@ async def test_provision_under_every_fault(
             for r in unique
             if rng.random() < PREEXISTING_SHARE
         }
-        before = {org: emu.active_token(org) for org in preexisting}
+        before = {org: emulator.active_token(org) for org in preexisting}
         client = scim.SCIMClient(
-            emu.project_id,
-            emu.secret,
-            base_url=emu.base_url,
+            emulator.project_id,
+            emulator.secret,
+            base_url=emulator.base_url,
             timeout=scim.Timeout(total=0.5, connect=0.5),
             retry=scim.RetryPolicy(initial_delay=0.05, max_delay=0.5),
         )
@@ -103,8 +103,8 @@ async def test_provision_under_every_fault(
             captured = [caplog.text, repr(client), str(client)]
             for outcome in outcomes:
                 captured += [repr(outcome), str(outcome), repr(outcome.error), str(outcome.error)]
-        stats = emu.stats
-        state = emu.state
+        stats = emulator.stats
+        state = emulator.state
 
         # 1. Exactly one outcome per request; a repeated row is refused, never sent.
         assert sorted(o.request.organization_id for o in outcomes) == sorted(
@@ -125,14 +125,14 @@ async def test_provision_under_every_fault(
         for outcome in outcomes:
             if outcome.ok:
                 assert outcome.connection is not None
-                token = emu.active_token(outcome.request.organization_id)
+                token = emulator.active_token(outcome.request.organization_id)
                 assert outcome.connection.bearer_token == token
         # 3. No organization ever had more than one connection committed.
         per_org = Counter(c.organization_id for c in state.connections.values())
         assert max(per_org.values()) == 1
         # 4. Connections that existed before the run were never touched.
         for org, connection in preexisting.items():
-            assert emu.active_token(org) == before[org]
+            assert emulator.active_token(org) == before[org]
             assert (
                 state.connections[connection["connection_id"]].display_name
                 == (connection["display_name"])
@@ -160,7 +160,7 @@ async def test_provision_under_every_fault(
             for o in outcomes
             if o.request.organization_id not in preexisting
             and not o.ok
-            and emu.active_token(o.request.organization_id) is not None
+            and emulator.active_token(o.request.organization_id) is not None
             and not isinstance(o.error, scim.TokenLostError)
             and not (o.error is not None and scim.RetryPolicy.is_ambiguous(o.error))
         ]
@@ -169,14 +169,14 @@ async def test_provision_under_every_fault(
             1
             for o in failed
             if o.request.organization_id not in preexisting
-            and emu.active_token(o.request.organization_id) is not None
+            and emulator.active_token(o.request.organization_id) is not None
         )
         assert unsure <= max(1, ORGS * UNSURE_SHARE), (unsure, by_status)
         assert by_status["created"] + by_status["recovered"] >= 0.97 * (ORGS - len(preexisting))
 
         # 6. Secret hygiene: no secret, nor any 8-character window of one, was printed.
         seen = set().union(*(secret_windows(text) for text in captured))
-        secrets = [emu.secret]
+        secrets = [emulator.secret]
         secrets += [c.bearer_token for c in state.connections.values()]
         secrets += [c.next_bearer_token for c in state.connections.values() if c.next_bearer_token]
         leaks = [s for s in secrets if secret_windows(s) & seen]

@@ -29,15 +29,18 @@ def bare_logger() -> Iterator[logging.Logger]:
 
 
 async def test_debug_logs_every_event_to_stderr(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
     bare_logger: logging.Logger,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("STYTCH_SCIM_LOG", "debug")
-    emu.script(fault="500_before_commit", route="get")
+    emulator.script(fault="500_before_commit", route="get")
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=scim.RetryPolicy(initial_delay=0)
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        retry=scim.RetryPolicy(initial_delay=0),
     ) as client:
         assert len(bare_logger.handlers) == 1 and bare_logger.level == logging.DEBUG
         created = await client.create_connection(ORG)
@@ -46,22 +49,25 @@ async def test_debug_logs_every_event_to_stderr(
     assert "DEBUG stytch_scim_async: event RequestSent(" in err
     assert "INFO stytch_scim_async: retrying get" in err
     assert err.count("event CallEnded(") == 2
-    assert emu.secret not in err and created.connection.bearer_token not in err
+    assert emulator.secret not in err and created.connection.bearer_token not in err
     # A second client adds no second handler.
-    scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url)
+    scim.SCIMClient(emulator.project_id, emulator.secret, base_url=emulator.base_url)
     assert len(bare_logger.handlers) == 1
 
 
 async def test_info_logs_retries_but_no_events(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
     bare_logger: logging.Logger,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("STYTCH_SCIM_LOG", "INFO")
-    emu.script(fault="500_before_commit", route="get")
+    emulator.script(fault="500_before_commit", route="get")
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=scim.RetryPolicy(initial_delay=0)
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        retry=scim.RetryPolicy(initial_delay=0),
     ) as client:
         assert client._hooks is None  # info adds no hook: calls stay at zero cost
         await client.get_connection(ORG)

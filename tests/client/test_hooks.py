@@ -24,18 +24,18 @@ from stytch_scim_async.hooks import (
 )
 from stytch_scim_async.testing import Faults, StytchEmulator
 
-from .wire_tap import tapped
+from ..support.wire_tap import tapped
 
 ORG = "organization-test-hooks"
 
 
 def _client(
-    emu: StytchEmulator, seen: list[Event], retry: scim.RetryPolicy | None = None
+    emulator: StytchEmulator, seen: list[Event], retry: scim.RetryPolicy | None = None
 ) -> scim.SCIMClient:
     return scim.SCIMClient(
-        emu.project_id,
-        emu.secret,
-        base_url=emu.base_url,
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
         hooks=[seen.append],
         retry=retry or scim.RetryPolicy(initial_delay=0.01, max_delay=0.02),
         timeout=2,
@@ -46,9 +46,9 @@ def _kinds(events: list[Event]) -> list[tuple[str, str]]:
     return [(type(e).__name__, e.operation) for e in events]
 
 
-async def test_one_call_is_four_events(emu: StytchEmulator) -> None:
+async def test_one_call_is_four_events(emulator: StytchEmulator) -> None:
     seen: list[Event] = []
-    async with _client(emu, seen) as client:
+    async with _client(emulator, seen) as client:
         got = await client.get_connection(ORG)
     assert _kinds(seen) == [
         ("CallStarted", "get"),
@@ -67,10 +67,10 @@ async def test_one_call_is_four_events(emu: StytchEmulator) -> None:
     assert ended.error is None and ended.attempt == 1 and ended.status == 200
 
 
-async def test_a_retry_reports_its_failure_and_delay(emu: StytchEmulator) -> None:
+async def test_a_retry_reports_its_failure_and_delay(emulator: StytchEmulator) -> None:
     seen: list[Event] = []
-    emu.script(fault="500_before_commit", route="get")
-    async with _client(emu, seen) as client:
+    emulator.script(fault="500_before_commit", route="get")
+    async with _client(emulator, seen) as client:
         await client.get_connection(ORG)
     retries = [e for e in seen if isinstance(e, RetryScheduled)]
     assert len(retries) == 1
@@ -84,10 +84,10 @@ async def test_a_retry_reports_its_failure_and_delay(emu: StytchEmulator) -> Non
     assert isinstance(seen[-1], CallEnded) and seen[-1].attempt == 2
 
 
-async def test_a_transport_failure_has_no_status(emu: StytchEmulator) -> None:
+async def test_a_transport_failure_has_no_status(emulator: StytchEmulator) -> None:
     seen: list[Event] = []
-    emu.script(fault="drop_before_commit", route="get", times=5)
-    async with _client(emu, seen, retry=scim.RetryPolicy.disabled()) as client:
+    emulator.script(fault="drop_before_commit", route="get", times=5)
+    async with _client(emulator, seen, retry=scim.RetryPolicy.disabled()) as client:
         with pytest.raises(scim.TransportError):
             await client.get_connection(ORG)
     answer = next(e for e in seen if isinstance(e, ResponseReceived))
@@ -97,11 +97,11 @@ async def test_a_transport_failure_has_no_status(emu: StytchEmulator) -> None:
 
 
 async def test_a_lost_create_reports_its_reconciliation_and_recovery(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
 ) -> None:
     seen: list[Event] = []
-    emu.script(fault="500_after_commit", route="create")
-    async with _client(emu, seen) as client:
+    emulator.script(fault="500_after_commit", route="create")
+    async with _client(emulator, seen) as client:
         created = await client.create_connection(ORG, display_name="Okta", recover_token=True)
     assert created.recovered
     verdicts = [e for e in seen if isinstance(e, Reconciled)]
@@ -116,10 +116,10 @@ async def test_a_lost_create_reports_its_reconciliation_and_recovery(
     assert ("RequestSent", "rotate_complete") in _kinds(seen)
 
 
-async def test_a_lost_token_is_reported(emu: StytchEmulator) -> None:
+async def test_a_lost_token_is_reported(emulator: StytchEmulator) -> None:
     seen: list[Event] = []
-    emu.script(fault="500_after_commit", route="create")
-    async with _client(emu, seen) as client:
+    emulator.script(fault="500_after_commit", route="create")
+    async with _client(emulator, seen) as client:
         with pytest.raises(scim.TokenLostError) as info:
             await client.create_connection(ORG, display_name="Okta")
     verdict = next(e for e in seen if isinstance(e, Reconciled))
@@ -128,20 +128,20 @@ async def test_a_lost_token_is_reported(emu: StytchEmulator) -> None:
     assert not lost.recovered and lost.connection_id == info.value.connection.connection_id
 
 
-async def test_a_rotation_reconciled(emu: StytchEmulator) -> None:
+async def test_a_rotation_reconciled(emulator: StytchEmulator) -> None:
     seen: list[Event] = []
-    async with _client(emu, seen) as client:
+    async with _client(emulator, seen) as client:
         created = await client.create_connection(ORG)
         connection_id = created.connection.connection_id
         await client.rotate_start(ORG, connection_id)
-        emu.script(fault="500_after_commit", route="rotate_complete")
+        emulator.script(fault="500_after_commit", route="rotate_complete")
         await client.rotate_complete(ORG, connection_id)
     verdicts = [(e.operation, e.verdict) for e in seen if isinstance(e, Reconciled)]
     assert verdicts == [("rotate_complete", "committed")]
 
 
 async def test_a_raising_hook_breaks_nothing(
-    emu: StytchEmulator, caplog: pytest.LogCaptureFixture
+    emulator: StytchEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     calls: list[Event] = []
 
@@ -149,23 +149,23 @@ async def test_a_raising_hook_breaks_nothing(
         calls.append(event)
         raise RuntimeError("hook bug")
 
-    emu.script(fault="500_after_commit", route="create")
+    emulator.script(fault="500_after_commit", route="create")
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, hooks=[boom]
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, hooks=[boom]
     ) as client:
         with caplog.at_level(logging.ERROR, logger="stytch_scim_async"):
             created = await client.create_connection(ORG, display_name="Okta", recover_token=True)
     assert created.recovered
-    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert created.connection.bearer_token == emulator.active_token(ORG)
     assert any(isinstance(e, TokenRecovery) for e in calls)
     failures = [r for r in caplog.records if "hook" in r.getMessage()]
     assert len(failures) == len(calls) and "TokenRecovery" in caplog.text
 
 
-async def test_views_get_their_own_hooks(emu: StytchEmulator) -> None:
+async def test_views_get_their_own_hooks(emulator: StytchEmulator) -> None:
     first: list[Event] = []
     second: list[Event] = []
-    async with _client(emu, first) as client:
+    async with _client(emulator, first) as client:
         assert client.with_options(timeout=1)._hooks is client._hooks
         other = client.with_options(hooks=[second.append])
         await other.get_connection(ORG)
@@ -177,8 +177,10 @@ async def test_views_get_their_own_hooks(emu: StytchEmulator) -> None:
     assert first[0].call_id != second[0].call_id
 
 
-async def test_no_hooks_means_no_dispatcher(emu: StytchEmulator) -> None:
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as client:
+async def test_no_hooks_means_no_dispatcher(emulator: StytchEmulator) -> None:
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url
+    ) as client:
         assert client._hooks is None
         assert client.with_options(hooks=[])._hooks is None
 
@@ -196,18 +198,18 @@ async def test_no_event_carries_a_secret_under_chaos() -> None:
     repr or field."""
     seen: list[Event] = []
     faults = dataclasses.replace(Faults.chaos(0.04, stall_seconds=0.25), rate_limit=200.0)
-    async with StytchEmulator(faults=faults, seed=5) as emu:
-        session = emu.member_session("organization-test-hooks-member", admin=True)
+    async with StytchEmulator(faults=faults, seed=5) as emulator:
+        session = emulator.member_session("organization-test-hooks-member", admin=True)
         requests = [
             scim.ProvisionRequest(f"organization-test-hooks-{i:03d}", f"Org {i}", "okta")
             for i in range(80)
         ]
-        with tapped(emu) as tap:
+        with tapped(emulator) as tap:
             async with (
                 scim.SCIMClient(
-                    emu.project_id,
-                    emu.secret,
-                    base_url=emu.base_url,
+                    emulator.project_id,
+                    emulator.secret,
+                    base_url=emulator.base_url,
                     timeout=scim.Timeout(total=0.2, connect=0.2),
                     retry=scim.RetryPolicy(initial_delay=0.01, max_delay=0.05),
                     hooks=[seen.append],
@@ -216,9 +218,9 @@ async def test_no_event_carries_a_secret_under_chaos() -> None:
             ):
                 outcomes = [o async for o in batch]
             async with scim.MemberSCIMClient(
-                emu.public_token,
+                emulator.public_token,
                 session,
-                base_url=emu.base_url,
+                base_url=emulator.base_url,
                 hooks=[seen.append],
                 retry=scim.RetryPolicy(initial_delay=0.01),
             ) as mine:
@@ -228,7 +230,7 @@ async def test_no_event_carries_a_secret_under_chaos() -> None:
     tokens = {m.decode() for body in tap.bodies for m in _TOKEN_FIELD.findall(body)}
     tokens |= {o.bearer_token for o in outcomes if o.bearer_token}
     assert len(tokens) > 60
-    secrets = [*tokens, emu.secret, session]
+    secrets = [*tokens, emulator.secret, session]
     kinds = {type(e) for e in seen}
     assert {RequestSent, ResponseReceived, RetryScheduled, Reconciled, TokenRecovery} <= kinds
     text = "\n".join(

@@ -64,21 +64,21 @@ def telemetry() -> Iterator[Telemetry]:
     found.meter_provider.shutdown()
 
 
-def _client(emu: StytchEmulator, telemetry: Telemetry) -> scim.SCIMClient:
+def _client(emulator: StytchEmulator, telemetry: Telemetry) -> scim.SCIMClient:
     return scim.SCIMClient(
-        emu.project_id,
-        emu.secret,
-        base_url=emu.base_url,
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
         hooks=[telemetry.hook],
         retry=scim.RetryPolicy(initial_delay=0.01, max_delay=0.02),
     )
 
 
 async def test_a_call_is_a_span_with_one_client_span_per_attempt(
-    emu: StytchEmulator, telemetry: Telemetry
+    emulator: StytchEmulator, telemetry: Telemetry
 ) -> None:
-    emu.script(fault="500_before_commit", route="get")
-    async with _client(emu, telemetry) as client:
+    emulator.script(fault="500_before_commit", route="get")
+    async with _client(emulator, telemetry) as client:
         got = await client.get_connection(ORG)
     spans = telemetry.finished()
     call = next(s for s in spans if s.name == "SCIM get")
@@ -106,12 +106,12 @@ async def test_a_call_is_a_span_with_one_client_span_per_attempt(
 
 
 async def test_a_recovered_token_and_a_throttle_are_events_and_counted(
-    emu: StytchEmulator, telemetry: Telemetry
+    emulator: StytchEmulator, telemetry: Telemetry
 ) -> None:
-    emu.script(fault="500_after_commit", route="create")
-    async with _client(emu, telemetry) as client:
+    emulator.script(fault="500_after_commit", route="create")
+    async with _client(emulator, telemetry) as client:
         created = await client.create_connection(ORG, display_name="Okta", recover_token=True)
-        emu.script(fault="rate_limit", route="get")
+        emulator.script(fault="rate_limit", route="get")
         with pytest.raises(scim.RateLimitError):
             await client.with_retry(scim.RetryPolicy.disabled()).get_connection(ORG)
         await client.get_connection(ORG)
@@ -131,9 +131,11 @@ async def test_a_recovered_token_and_a_throttle_are_events_and_counted(
     assert sum(sums["stytch_scim.throttles"].values()) == 1
 
 
-async def test_spans_nest_under_the_callers_span(emu: StytchEmulator, telemetry: Telemetry) -> None:
+async def test_spans_nest_under_the_callers_span(
+    emulator: StytchEmulator, telemetry: Telemetry
+) -> None:
     tracer = telemetry.tracer_provider.get_tracer("app")
-    async with _client(emu, telemetry) as client:
+    async with _client(emulator, telemetry) as client:
         with tracer.start_as_current_span("request handler") as outer:
             await client.get_connection(ORG)
             await client.get_connection(ORG)

@@ -10,41 +10,41 @@ import pytest
 import stytch_scim_async as scim
 from stytch_scim_async.testing import StytchEmulator
 
-from .wire_tap import as_any, tapped
+from ..support.wire_tap import as_any, tapped
 
 ORG = "organization-test-options"
 
 
-async def test_a_views_timeout_applies_to_its_calls_only(emu: StytchEmulator) -> None:
+async def test_a_views_timeout_applies_to_its_calls_only(emulator: StytchEmulator) -> None:
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, timeout=5.0
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, timeout=5.0
     ) as client:
         hasty = client.with_options(timeout=0.2, retry=scim.RetryPolicy.disabled())
         assert hasty.timeout == scim.Timeout(total=0.2, connect=0.2)
         assert client.timeout == scim.Timeout(total=5.0, connect=5.0)
-        emu.script(fault="stall_after_commit", route="get", stall_seconds=0.6)
+        emulator.script(fault="stall_after_commit", route="get", stall_seconds=0.6)
         began = time.monotonic()
         with pytest.raises(scim.RequestTimeoutError) as info:
             await hasty.get_connection(ORG)
         assert time.monotonic() - began < 0.55
         assert "0.2 s" in str(info.value)
         # The original keeps its own 5 s: the same stall is only a slow answer.
-        emu.script(fault="stall_after_commit", route="get", stall_seconds=0.6)
+        emulator.script(fault="stall_after_commit", route="get", stall_seconds=0.6)
         got = await client.get_connection(ORG)
         assert got.connection is None
 
 
-async def test_views_share_the_rate_limiters(emu: StytchEmulator) -> None:
+async def test_views_share_the_rate_limiters(emulator: StytchEmulator) -> None:
     """A 429 one of them meets closes the endpoint group for both: the original's next
     GET waits for the window, as its Throttled event says."""
     seen: list[scim.hooks.Event] = []
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, hooks=[seen.append]
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, hooks=[seen.append]
     ) as client:
         once = client.with_options(retry=scim.RetryPolicy.disabled(), hooks=[])
         assert once.rate_limiters is client.rate_limiters
         assert once.retry_budget is client.retry_budget
-        emu.script(fault="rate_limit", route="get")  # no Retry-After, as Stytch
+        emulator.script(fault="rate_limit", route="get")  # no Retry-After, as Stytch
         with pytest.raises(scim.RateLimitError):
             await once.get_connection(ORG)
         assert client.rate_limiters.group("get").throttles == 1
@@ -55,11 +55,13 @@ async def test_views_share_the_rate_limiters(emu: StytchEmulator) -> None:
     assert 0 < throttled[0].wait <= 1.05
 
 
-async def test_headers_arrive_and_the_originals_do_not_change(emu: StytchEmulator) -> None:
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as client:
+async def test_headers_arrive_and_the_originals_do_not_change(emulator: StytchEmulator) -> None:
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url
+    ) as client:
         traced = client.with_options(headers={"X-Trace-Id": "abc-123", "X-Tenant": "t 1"})
         deeper = traced.with_options(headers={"X-Extra": "1"})
-        with tapped(emu) as tap:
+        with tapped(emulator) as tap:
             await traced.get_connection(ORG)
             await client.get_connection(ORG)
             await deeper.get_connection(ORG)
@@ -89,14 +91,16 @@ async def test_headers_arrive_and_the_originals_do_not_change(emu: StytchEmulato
     ],
 )
 async def test_bad_headers_are_refused_before_any_request(
-    emu: StytchEmulator, headers: dict[str, str], problem: str
+    emulator: StytchEmulator, headers: dict[str, str], problem: str
 ) -> None:
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as client:
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url
+    ) as client:
         with pytest.raises(scim.InvalidRequestError) as info:
             client.with_options(headers=headers)
     assert info.value.argument == "headers" and problem in info.value.problem
     assert "Bearer x" not in str(info.value) and "evil" not in str(info.value)
-    assert not emu.request_log
+    assert not emulator.request_log
 
 
 async def test_deadline_and_retry_per_view(client: scim.SCIMClient) -> None:
@@ -117,8 +121,8 @@ async def test_deadline_and_retry_per_view(client: scim.SCIMClient) -> None:
         client.with_options(hooks=as_any(print))  # one callable, not a list of them
 
 
-async def test_closing_a_view_leaves_the_pool_to_the_original(emu: StytchEmulator) -> None:
-    client = scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url)
+async def test_closing_a_view_leaves_the_pool_to_the_original(emulator: StytchEmulator) -> None:
+    client = scim.SCIMClient(emulator.project_id, emulator.secret, base_url=emulator.base_url)
     async with client.with_options(timeout=3) as view:
         await view.get_connection(ORG)
     await view.aclose()
@@ -129,21 +133,23 @@ async def test_closing_a_view_leaves_the_pool_to_the_original(emu: StytchEmulato
         await view.get_connection(ORG)
 
 
-async def test_member_client_views(emu: StytchEmulator, member: scim.MemberSCIMClient) -> None:
+async def test_member_client_views(emulator: StytchEmulator, member: scim.MemberSCIMClient) -> None:
     view = member.with_options(headers={"X-Trace-Id": "m-1"}, timeout=2)
-    with tapped(emu) as tap:
+    with tapped(emulator) as tap:
         await view.get_connection()
     assert tap.header("X-Trace-Id") == ["m-1"]
     assert view.timeout.total == 2 and member.timeout.total == 5
 
 
-async def test_app_info_is_appended_to_the_user_agent(emu: StytchEmulator) -> None:
+async def test_app_info_is_appended_to_the_user_agent(emulator: StytchEmulator) -> None:
     app = scim.AppInfo("acme-provisioner", "2.1.0", "https://acme.example/scim")
     async with (
-        scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url, app_info=app) as c,
-        scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as plain,
+        scim.SCIMClient(
+            emulator.project_id, emulator.secret, base_url=emulator.base_url, app_info=app
+        ) as c,
+        scim.SCIMClient(emulator.project_id, emulator.secret, base_url=emulator.base_url) as plain,
     ):
-        with tapped(emu) as tap:
+        with tapped(emulator) as tap:
             await c.get_connection(ORG)
             await c.with_options(timeout=2).get_connection(ORG)
             await plain.get_connection(ORG)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stytch_scim_async.testing import FakeStytch
-from tests.emulator.emulator_support import ORG, OTHER_ORG, Api, backend_path, basic, error_of
+from tests.support.emulator_api import ORG, OTHER_ORG, Api, backend_path, basic, error_of
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from stytch.b2b.models.scim import (
 )
 
 from stytch_scim_async.testing import FakeStytch
-from tests.emulator.emulator_support import (
+from tests.support.emulator_api import (
     ORG,
     Api,
     assert_official_shape,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from stytch_scim_async.testing import FAULT_KINDS, ROUTES, FakeStytch, Faults
-from tests.emulator.emulator_support import (
+from tests.support.emulator_api import (
     ORG,
     OTHER_ORG,
     Clock,

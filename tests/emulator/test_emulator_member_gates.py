@@ -9,7 +9,7 @@ import pytest
 from stytch_scim_async.testing import FakeStytch, Settings
 from stytch_scim_async.testing._cli import build_parser, settings_from_args
 from stytch_scim_async.testing.pytest_plugin import EmulatorFactory
-from tests.emulator.emulator_support import ORG, Api, backend_path, basic, error_of
+from tests.support.emulator_api import ORG, Api, backend_path, basic, error_of
 
 APP = "https://app.example.com"
 CUSTOM = "login.example.com"

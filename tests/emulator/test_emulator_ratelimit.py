@@ -11,7 +11,7 @@ import pytest
 
 from stytch_scim_async.testing import DEFAULT_SEARCH_RATE_LIMIT, Faults, RateLimit
 from stytch_scim_async.testing._cli import build_parser, faults_from_args
-from tests.emulator.emulator_support import Api, Clock, api_with, backend_path, error_of
+from tests.support.emulator_api import Api, Clock, api_with, backend_path, error_of
 
 T0 = 1_700_000_000.0  # a whole second, 20 s into its minute
 

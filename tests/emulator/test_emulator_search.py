@@ -8,7 +8,7 @@ import pytest
 from stytch.b2b.models.organizations import Organization
 
 from stytch_scim_async.testing import FakeStytch
-from tests.emulator.emulator_support import (
+from tests.support.emulator_api import (
     ORG,
     OTHER_ORG,
     Api,

@@ -13,7 +13,7 @@ import pytest
 
 from stytch_scim_async.testing import Faults, StytchEmulator
 from stytch_scim_async.testing.pytest_plugin import EmulatorFactory
-from tests.emulator.emulator_support import ORG, OTHER_ORG
+from tests.support.emulator_api import ORG, OTHER_ORG
 
 
 @pytest.fixture

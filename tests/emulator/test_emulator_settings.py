@@ -10,7 +10,7 @@ from stytch.b2b.models.scim import SCIMConnection
 from stytch_scim_async.testing import IDENTITY_PROVIDERS, FakeStytch, Settings, StytchEmulator
 from stytch_scim_async.testing._cli import build_parser, settings_from_args
 from stytch_scim_async.testing.pytest_plugin import EmulatorFactory
-from tests.emulator.emulator_support import (
+from tests.support.emulator_api import (
     ORG,
     OTHER_ORG,
     Api,

@@ -22,7 +22,7 @@ from stytch.core.response_base import StytchError
 from stytch.shared.method_options import Authorization
 
 from stytch_scim_async.testing import Settings, StytchEmulator
-from tests.emulator.emulator_support import ORG, OTHER_ORG
+from tests.support.emulator_api import ORG, OTHER_ORG
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),

@@ -13,23 +13,23 @@ import pytest
 import stytch_scim_async as scim
 from stytch_scim_async.testing import StytchEmulator
 
-from .proxy_support import Network, network
+from ..support.proxy import Network, network
 
 ORG = "organization-test-proxied"
 
 
 @pytest.fixture
-async def net(emu: StytchEmulator) -> AsyncIterator[Network]:
-    port = urlsplit(emu.base_url).port
+async def net(emulator: StytchEmulator) -> AsyncIterator[Network]:
+    port = urlsplit(emulator.base_url).port
     assert port is not None
     async with network(port) as found:
         yield found
 
 
-def _client(emu: StytchEmulator, net: Network, **options: object) -> scim.SCIMClient:
+def _client(emulator: StytchEmulator, net: Network, **options: object) -> scim.SCIMClient:
     return scim.SCIMClient(
-        emu.project_id,
-        emu.secret,
+        emulator.project_id,
+        emulator.secret,
         base_url=net.base_url,
         ssl_context=net.client_context,
         retry=scim.RetryPolicy.disabled(),
@@ -37,28 +37,28 @@ def _client(emu: StytchEmulator, net: Network, **options: object) -> scim.SCIMCl
     )
 
 
-def _credentials(emu: StytchEmulator) -> list[bytes]:
-    basic = base64.b64encode(f"{emu.project_id}:{emu.secret}".encode())
-    return [b"Authorization", basic, emu.secret.encode()]
+def _credentials(emulator: StytchEmulator) -> list[bytes]:
+    basic = base64.b64encode(f"{emulator.project_id}:{emulator.secret}".encode())
+    return [b"Authorization", basic, emulator.secret.encode()]
 
 
 async def test_https_through_the_proxy_is_one_connect_and_no_header_in_clear(
-    emu: StytchEmulator, net: Network
+    emulator: StytchEmulator, net: Network
 ) -> None:
-    async with _client(emu, net, proxy=net.proxy_url) as client:
+    async with _client(emulator, net, proxy=net.proxy_url) as client:
         created = await client.create_connection(ORG, display_name="Okta")
         await client.get_connection(ORG)
         await client.get_connection(ORG)
-    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert created.connection.bearer_token == emulator.active_token(ORG)
     assert net.proxy.connects == [f"localhost:{net.front.port}"]
     assert len(net.proxy.tunnelled) > 0
     seen = bytes(net.proxy.tunnelled) + b"".join(net.proxy.heads)
-    for secret in [*_credentials(emu), created.connection.bearer_token.encode()]:
+    for secret in [*_credentials(emulator), created.connection.bearer_token.encode()]:
         assert secret not in seen
 
 
-async def test_proxy_auth_goes_to_the_proxy_only(emu: StytchEmulator, net: Network) -> None:
-    client = _client(emu, net, proxy=net.proxy_url, proxy_auth=("proxy-user", "proxy-pass"))
+async def test_proxy_auth_goes_to_the_proxy_only(emulator: StytchEmulator, net: Network) -> None:
+    client = _client(emulator, net, proxy=net.proxy_url, proxy_auth=("proxy-user", "proxy-pass"))
     assert "proxy-pass" not in repr(client) and "proxy-pass" not in repr(vars(client))
     async with client:
         await client.get_connection(ORG)
@@ -69,41 +69,41 @@ async def test_proxy_auth_goes_to_the_proxy_only(emu: StytchEmulator, net: Netwo
 
 
 async def test_credentials_in_the_proxy_url_become_its_auth(
-    emu: StytchEmulator, net: Network
+    emulator: StytchEmulator, net: Network
 ) -> None:
     url = f"http://u%40corp:p%3Ass@127.0.0.1:{net.proxy.port}"
-    async with _client(emu, net, proxy=url) as client:
+    async with _client(emulator, net, proxy=url) as client:
         await client.get_connection(ORG)
     assert b"Proxy-Authorization: Basic " + base64.b64encode(b"u@corp:p:ss") in net.proxy.heads[0]
 
 
 async def test_trust_env_is_off_by_default(
-    emu: StytchEmulator, net: Network, monkeypatch: pytest.MonkeyPatch
+    emulator: StytchEmulator, net: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", net.proxy_url)
-    async with _client(emu, net) as client:
+    async with _client(emulator, net) as client:
         await client.get_connection(ORG)
     assert net.proxy.connects == []
 
 
 async def test_trust_env_uses_https_proxy(
-    emu: StytchEmulator, net: Network, monkeypatch: pytest.MonkeyPatch
+    emulator: StytchEmulator, net: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.setenv("https_proxy", f"127.0.0.1:{net.proxy.port}")  # no scheme, as curl
-    async with _client(emu, net, trust_env=True) as client:
+    async with _client(emulator, net, trust_env=True) as client:
         await client.get_connection(ORG)
     assert net.proxy.connects == [f"localhost:{net.front.port}"]
 
 
 @pytest.mark.parametrize("no_proxy", ["localhost", "example.com,localhost", "*"])
 async def test_no_proxy_bypasses_it(
-    emu: StytchEmulator, net: Network, monkeypatch: pytest.MonkeyPatch, no_proxy: str
+    emulator: StytchEmulator, net: Network, monkeypatch: pytest.MonkeyPatch, no_proxy: str
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", net.proxy_url)
     monkeypatch.setenv("NO_PROXY", no_proxy)
-    async with _client(emu, net, trust_env=True) as client:
+    async with _client(emulator, net, trust_env=True) as client:
         await client.get_connection(ORG)
     assert net.proxy.connects == []
 

@@ -54,23 +54,25 @@ async def cancel_after(started: Callable[[], bool], call: Awaitable[object]) -> 
     return loop.time() - begin
 
 
-async def test_cancel_during_backoff_sleep(emu: StytchEmulator) -> None:
-    emu.script(fault="500_before_commit", route="get", times=5)
+async def test_cancel_during_backoff_sleep(emulator: StytchEmulator) -> None:
+    emulator.script(fault="500_before_commit", route="get", times=5)
     policy = scim.RetryPolicy(initial_delay=30, max_delay=30, random=lambda: 1.0)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, retry=policy
     ) as c:
-        took = await cancel_after(lambda: emu.stats.count("get") == 1, c.get_connection(ORG))
+        took = await cancel_after(lambda: emulator.stats.count("get") == 1, c.get_connection(ORG))
         await asyncio.sleep(0)
         assert took < PROMPT
         assert acquired(c) == 0
     print(f"\ncancel during backoff returned in {took * 1000:.1f} ms")
 
 
-async def test_cancel_during_a_request_in_flight(emu: StytchEmulator) -> None:
-    emu.script(fault="stall_after_commit", route="get", stall_seconds=30)
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
-        took = await cancel_after(lambda: emu.stats.total_requests == 1, c.get_connection(ORG))
+async def test_cancel_during_a_request_in_flight(emulator: StytchEmulator) -> None:
+    emulator.script(fault="stall_after_commit", route="get", stall_seconds=30)
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url
+    ) as c:
+        took = await cancel_after(lambda: emulator.stats.total_requests == 1, c.get_connection(ORG))
         assert took < PROMPT
         assert acquired(c) == 0
         # The pool still works afterwards.
@@ -78,12 +80,14 @@ async def test_cancel_during_a_request_in_flight(emu: StytchEmulator) -> None:
     print(f"\ncancel in flight returned in {took * 1000:.1f} ms")
 
 
-async def test_cancel_during_reconciliation_of_a_create(emu: StytchEmulator) -> None:
-    emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="stall_after_commit", route="get", stall_seconds=30)
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+async def test_cancel_during_reconciliation_of_a_create(emulator: StytchEmulator) -> None:
+    emulator.script(fault="500_after_commit", route="create")
+    emulator.script(fault="stall_after_commit", route="get", stall_seconds=30)
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url
+    ) as c:
         took = await cancel_after(
-            lambda: emu.stats.count("get") == 1,
+            lambda: emulator.stats.count("get") == 1,
             c.create_connection(ORG, display_name="x", recover_token=True),
         )
         assert took < PROMPT
@@ -99,15 +103,19 @@ async def test_cancel_during_reconciliation_of_a_create(emu: StytchEmulator) -> 
 
 @pytest.mark.parametrize("attempt_timeout", [0.3, 0.6])
 async def test_deadline_is_never_overrun_by_more_than_one_attempt(
-    emu: StytchEmulator, attempt_timeout: float
+    emulator: StytchEmulator, attempt_timeout: float
 ) -> None:
     # The first attempt ends (by its timeout) at 0.6 s at most, leaving 0.4 s for the
     # second one to start before the deadline.
-    emu.script(fault="stall_after_commit", route="get", times=100, stall_seconds=30)
+    emulator.script(fault="stall_after_commit", route="get", times=100, stall_seconds=30)
     deadline = 1.0
     policy = scim.RetryPolicy(deadline=deadline, initial_delay=0.01, max_attempts=100)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=attempt_timeout
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        retry=policy,
+        timeout=attempt_timeout,
     ) as c:
         loop = asyncio.get_running_loop()
         begin = loop.time()
@@ -115,7 +123,7 @@ async def test_deadline_is_never_overrun_by_more_than_one_attempt(
             await c.get_connection(ORG)
         elapsed = loop.time() - begin
     assert elapsed <= deadline + attempt_timeout
-    assert emu.stats.count("get") >= 2
+    assert emulator.stats.count("get") >= 2
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -39,29 +39,29 @@ def written(folder: Path) -> list[dict[str, object]]:
 
 
 async def test_an_organization_named_by_its_slug_is_never_rotated(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     # The search's organization_ids filter does not know slugs: the slug row is not
     # proven absent by it, and its own look finds the connection before any POST.
-    emu.add_organization(ORG, slug="acme-handover")
-    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
-    emu.script(fault="500_before_commit", route="create")
+    emulator.add_organization(ORG, slug="acme-handover")
+    existing = emulator.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    emulator.script(fault="500_before_commit", route="create")
     async with client.provision([scim.ProvisionRequest("acme-handover", "Okta", "okta")]) as batch:
         (outcome,) = [o async for o in batch]
     assert outcome.status is Status.ALREADY_EXISTS
-    assert emu.active_token(ORG) == existing["bearer_token"]
-    assert emu.stats.rotations_started == 0
+    assert emulator.active_token(ORG) == existing["bearer_token"]
+    assert emulator.stats.rotations_started == 0
 
 
 async def test_a_connection_found_under_another_name_is_not_proven_ours(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     # A create by slug, with the caller's proof of absence, whose POST fails before
     # commit while the same organization got a connection under its id: rotating it
     # would revoke the token of whoever holds that connection.
-    emu.add_organization(ORG, slug="acme-handover")
+    emulator.add_organization(ORG, slug="acme-handover")
     made = await client.create_connection(ORG, display_name="Okta", identity_provider="okta")
-    emu.script(fault="500_before_commit", route="create")
+    emulator.script(fault="500_before_commit", route="create")
     with pytest.raises(scim.TokenLostError) as info:
         await client.create_connection(
             "acme-handover",
@@ -71,12 +71,12 @@ async def test_a_connection_found_under_another_name_is_not_proven_ours(
             proven_absent=True,
         )
     assert not info.value.proven
-    assert emu.active_token(ORG) == made.connection.bearer_token
-    assert emu.stats.rotations_started == 0
+    assert emulator.active_token(ORG) == made.connection.bearer_token
+    assert emulator.stats.rotations_started == 0
 
 
 async def test_a_proof_is_void_once_another_call_for_the_organization_ran(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     # Between the batch's search and its POST, a direct create for the same
     # organization runs (and finishes). The batch's POST then fails before commit and
@@ -86,40 +86,44 @@ async def test_a_proof_is_void_once_another_call_for_the_organization_ran(
     async def meanwhile(_: Sequence[scim.ProvisionRequest]) -> None:
         created = await client.create_connection(ORG, display_name="Okta", identity_provider="okta")
         direct["token"] = created.connection.bearer_token
-        emu.script(fault="500_before_commit", route="create", organization_id=ORG)
+        emulator.script(fault="500_before_commit", route="create", organization_id=ORG)
 
     rows = [scim.ProvisionRequest(ORG, "Okta", "okta")]
     async with client.provision(rows, before_send=meanwhile) as batch:
         (outcome,) = [o async for o in batch]
-    assert emu.active_token(ORG) == direct["token"]
-    assert emu.stats.rotations_started == 0
+    assert emulator.active_token(ORG) == direct["token"]
+    assert emulator.stats.rotations_started == 0
     assert outcome.bearer_token is None
     assert isinstance(outcome.error, scim.TokenLostError | scim.ConnectionExistsError)
 
 
 async def test_a_single_create_cancelled_mid_recovery_writes_its_token_down(
-    emu: StytchEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: StytchEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STYTCH_SCIM_UNCLAIMED_DIR", str(tmp_path))
-    emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="stall_after_commit", route="rotate_complete", stall_seconds=3)
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url, timeout=5) as c:
+    emulator.script(fault="500_after_commit", route="create")
+    emulator.script(fault="stall_after_commit", route="rotate_complete", stall_seconds=3)
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, timeout=5
+    ) as c:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(
                 c.create_connection(ORG, display_name="x", recover_token=True), timeout=1.0
             )
     (record,) = written(tmp_path)
-    assert record["next_bearer_token"] == emu.active_token(ORG)  # the complete committed
+    assert record["next_bearer_token"] == emulator.active_token(ORG)  # the complete committed
     assert record["token_confirmed"] is False
 
 
 async def test_a_batch_cancelled_mid_recovery_hands_its_token_over(
-    emu: StytchEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: StytchEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STYTCH_SCIM_UNCLAIMED_DIR", str(tmp_path))
-    emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="stall_after_commit", route="rotate_complete", stall_seconds=3)
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url, timeout=5) as c:
+    emulator.script(fault="500_after_commit", route="create")
+    emulator.script(fault="stall_after_commit", route="rotate_complete", stall_seconds=3)
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, timeout=5
+    ) as c:
 
         async def consume() -> None:
             async with c.provision([scim.ProvisionRequest(ORG, "x")]) as batch:
@@ -128,7 +132,7 @@ async def test_a_batch_cancelled_mid_recovery_hands_its_token_over(
 
         consumer = asyncio.create_task(consume())
         for _ in range(500):
-            if emu.stats.rotations_completed:
+            if emulator.stats.rotations_completed:
                 break
             await asyncio.sleep(0.01)
         consumer.cancel()
@@ -136,12 +140,12 @@ async def test_a_batch_cancelled_mid_recovery_hands_its_token_over(
             await consumer
     (record,) = written(tmp_path)
     assert record["status"] == "unconfirmed"
-    assert record["bearer_token"] == emu.active_token(ORG)
+    assert record["bearer_token"] == emulator.active_token(ORG)
 
 
 async def test_an_unwritable_folder_falls_back_to_the_working_directory(
     client: scim.SCIMClient,
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -160,11 +164,16 @@ async def test_an_unwritable_folder_falls_back_to_the_working_directory(
     assert len(files) == 1
     records = [json.loads(line) for line in files[0].read_text().splitlines()]
     assert len(records) == 3
-    assert all(r["bearer_token"] == emu.active_token(str(r["organization_id"])) for r in records)
+    assert all(
+        r["bearer_token"] == emulator.active_token(str(r["organization_id"])) for r in records
+    )
 
 
 async def test_an_error_in_the_batch_under_async_with_is_raised_with_the_tokens(
-    client: scim.SCIMClient, emu: StytchEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: scim.SCIMClient,
+    emulator: StytchEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("STYTCH_SCIM_UNCLAIMED_DIR", str(tmp_path))
 
@@ -181,30 +190,32 @@ async def test_an_error_in_the_batch_under_async_with_is_raised_with_the_tokens(
     with pytest.raises(scim.ProvisionAbandonedError) as info:
         await run()
     assert isinstance(info.value.__context__, RuntimeError)
-    assert len(info.value.outcomes) == 4
-    assert all(
-        o.bearer_token == emu.active_token(o.request.organization_id) for o in info.value.outcomes
-    )
+    # Every connection the batch made is handed over with its live token (how many were
+    # started before the callback broke depends on the transport's timing: over HTTP
+    # all four are in flight, in memory the first ends before the others start).
+    handed = {o.request.organization_id: o.bearer_token for o in info.value.outcomes}
+    assert handed
+    assert handed == emulator.tokens()
     assert os.listdir(tmp_path) == []  # raised to the caller, not written to a file
 
 
 async def test_a_resume_whose_look_fails_says_the_create_may_have_committed(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    emu.add_connection(ORG, display_name="x", identity_provider="okta")  # the earlier run's
-    emu.script(fault="500_before_commit", route="get", times=10)
+    emulator.add_connection(ORG, display_name="x", identity_provider="okta")  # the earlier run's
+    emulator.script(fault="500_before_commit", route="get", times=10)
     with pytest.raises(scim.ServerError) as info:
         await client.create_connection(ORG, display_name="x", maybe_sent=True)
     assert info.value.may_have_committed
-    assert emu.stats.count("create") == 0
+    assert emulator.stats.count("create") == 0
 
 
 async def test_a_failed_recovery_keeps_its_token_out_of_every_frame(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    emu.script(fault="500_after_commit", route="create")
-    emu.script(fault="500_before_commit", route="rotate_complete", times=3)
-    emu.script(fault="500_before_commit", route="get", times=1)  # the confirming look
+    emulator.script(fault="500_after_commit", route="create")
+    emulator.script(fault="500_before_commit", route="rotate_complete", times=3)
+    emulator.script(fault="500_before_commit", route="get", times=1)  # the confirming look
     with pytest.raises(scim.TokenLostError) as info:
         await client.create_connection(
             ORG, display_name="x", recover_token=True, proven_absent=True
@@ -227,7 +238,7 @@ def test_a_failed_constructor_leaves_no_secret_in_its_frames(member: bool) -> No
 
 
 async def test_a_repeat_beyond_the_recent_window_finds_the_first_connection(
-    client: scim.SCIMClient, emu: StytchEmulator, monkeypatch: pytest.MonkeyPatch
+    client: scim.SCIMClient, emulator: StytchEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The batch remembers only recent ids (memory flat in N). A repeat it no longer
     # remembers is still safe: its proof of absence is void once the first create ran,
@@ -241,7 +252,7 @@ async def test_a_repeat_beyond_the_recent_window_finds_the_first_connection(
         outcomes = [o async for o in batch]
     first, repeat = (o for o in outcomes if o.request.organization_id == rows[0].organization_id)
     assert first.status is Status.CREATED
-    assert first.bearer_token == emu.active_token(rows[0].organization_id)
+    assert first.bearer_token == emulator.active_token(rows[0].organization_id)
     assert repeat.status is Status.ALREADY_EXISTS
     assert repeat.bearer_token is None
-    assert emu.stats.rotations_started == 0
+    assert emulator.stats.rotations_started == 0

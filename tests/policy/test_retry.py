@@ -13,7 +13,7 @@ import pytest
 import stytch_scim_async as scim
 from stytch_scim_async._sansio.endpoints import RetryKind
 from stytch_scim_async._sansio.wire import error_from_response
-from tests.conftest import SleepRecorder
+from tests.support.sleeps import SleepRecorder
 
 
 def status_error(status: int) -> scim.APIStatusError:

@@ -15,9 +15,9 @@ from stytch_scim_async.testing import FakeStytch, StytchEmulator
 ORG = "organization-test-absent"
 
 
-def omit_connection(emu: StytchEmulator, *methods_and_suffixes: tuple[str, str]) -> None:
+def omit_connection(emulator: StytchEmulator, *methods_and_suffixes: tuple[str, str]) -> None:
     """Make the emulator's 2xx answers to the matching routes leave `connection` out."""
-    fake: FakeStytch = emu.fake
+    fake: FakeStytch = emulator.fake
     handle = fake.handle
 
     def without(
@@ -35,17 +35,17 @@ def omit_connection(emu: StytchEmulator, *methods_and_suffixes: tuple[str, str])
 
 
 async def test_a_get_without_a_connection_is_none(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    emu.add_connection(ORG, display_name="x")
-    omit_connection(emu, ("GET", "/connection"))
+    emulator.add_connection(ORG, display_name="x")
+    omit_connection(emulator, ("GET", "/connection"))
     assert (await client.get_connection(ORG)).connection is None
 
 
 async def test_a_create_without_its_connection_is_a_lost_token_not_a_crash(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    omit_connection(emu, ("POST", "/connection"))
+    omit_connection(emulator, ("POST", "/connection"))
     # The create committed, but the only copy of the token was not in the answer.
     with pytest.raises(scim.TokenLostError) as info:
         await client.create_connection(ORG, display_name="x")
@@ -56,14 +56,14 @@ async def test_a_create_without_its_connection_is_a_lost_token_not_a_crash(
     other = ORG + "-2"
     created = await client.create_connection(other, display_name="x", recover_token=True)
     assert created.recovered
-    assert created.connection.bearer_token == emu.active_token(other)
+    assert created.connection.bearer_token == emulator.active_token(other)
 
 
 async def test_an_update_without_its_connection_says_so(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    connection_id = emu.add_connection(ORG, display_name="x")["connection_id"]
-    omit_connection(emu, ("PUT", connection_id))
+    connection_id = emulator.add_connection(ORG, display_name="x")["connection_id"]
+    omit_connection(emulator, ("PUT", connection_id))
     with pytest.raises(scim.ResponseDecodeError) as info:
         await client.update_connection(ORG, connection_id, display_name="y")
     assert "$.connection" in str(info.value)
@@ -75,43 +75,45 @@ async def test_an_update_without_its_connection_says_so(
 
 @pytest.mark.parametrize("operation", ["rotate_complete", "rotate_cancel"])
 async def test_a_rotation_end_without_its_connection_is_looked_up(
-    client: scim.SCIMClient, emu: StytchEmulator, operation: str
+    client: scim.SCIMClient, emulator: StytchEmulator, operation: str
 ) -> None:
-    connection_id = emu.add_connection(ORG, display_name="x")["connection_id"]
+    connection_id = emulator.add_connection(ORG, display_name="x")["connection_id"]
     started = await client.rotate_start(ORG, connection_id)
-    omit_connection(emu, ("POST", connection_id + "/" + operation.replace("_", "/")))
+    omit_connection(emulator, ("POST", connection_id + "/" + operation.replace("_", "/")))
     result = await getattr(client, operation)(ORG, connection_id)
     assert result.connection.connection_id == connection_id
     assert result.connection.next_bearer_token_last_four == ""
     expected = started.connection.next_bearer_token if operation == "rotate_complete" else None
     if expected is not None:
-        assert emu.active_token(ORG) == expected
-    assert emu.stats.count("get") == 1  # the answer, read back
+        assert emulator.active_token(ORG) == expected
+    assert emulator.stats.count("get") == 1  # the answer, read back
 
 
 async def test_a_rotate_start_without_its_connection_is_a_typed_error(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    seeded = emu.add_connection(ORG, display_name="x")
+    seeded = emulator.add_connection(ORG, display_name="x")
     connection_id = seeded["connection_id"]
-    omit_connection(emu, ("POST", "/rotate/start"))
+    omit_connection(emulator, ("POST", "/rotate/start"))
     with pytest.raises(scim.ResponseDecodeError) as info:
         await client.rotate_start(ORG, connection_id)
     assert "$.connection" in str(info.value)
     # Each start whose token never arrived was cancelled: the old token still works.
-    assert emu.stats.rotations_cancelled == emu.stats.rotations_started
-    assert emu.active_token(ORG) == seeded["bearer_token"]
+    assert emulator.stats.rotations_cancelled == emulator.stats.rotations_started
+    assert emulator.active_token(ORG) == seeded["bearer_token"]
     got = await client.get_connection(ORG)
     assert got.connection is not None and got.connection.next_bearer_token_last_four == ""
 
 
 async def test_a_batch_reports_every_organization(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    omit_connection(emu, ("POST", "/connection"))
+    omit_connection(emulator, ("POST", "/connection"))
     requests = [scim.ProvisionRequest(f"{ORG}-{i}", display_name="x") for i in range(3)]
     outcomes = [o async for o in client.provision(requests)]
     assert {o.status for o in outcomes} == {scim.ProvisionStatus.RECOVERED}
     for outcome in outcomes:
         assert outcome.connection is not None
-        assert outcome.connection.bearer_token == emu.active_token(outcome.request.organization_id)
+        assert outcome.connection.bearer_token == emulator.active_token(
+            outcome.request.organization_id
+        )

@@ -23,8 +23,8 @@ from stytch_scim_async._sansio.wire import build_request
 from stytch_scim_async._transports.memory import MockTransport
 from stytch_scim_async.testing import FakeStytch, StytchEmulator
 
-from ..integration.test_token_safety import ORG, SCENARIOS, observed
-from ..support_reconcile import ROWS, Row
+from ..support.reconcile import ROWS, Row
+from ..support.replay import ORG, SCENARIOS, observed
 
 
 @pytest.fixture

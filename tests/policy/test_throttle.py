@@ -180,16 +180,20 @@ def test_asking_for_the_delay_claims_nothing() -> None:
     assert scim.AdaptiveRateLimiter().delay(5.0) == 0.0  # inert: never waits
 
 
-async def test_the_pace_recovers_once_throttling_stops(emu: StytchEmulator) -> None:
+async def test_the_pace_recovers_once_throttling_stops(emulator: StytchEmulator) -> None:
     # Two 429s in a row (with Retry-After) turn the read group's pacing on at 9
     # requests/s (nothing was delivered before). Then every call succeeds: the client
     # reports each success to that group's limiter, whose rate grows until it is far
     # above what the client sends and it steps aside. A client that stopped reporting
     # successes would stay paced at 9/s for ever.
     ceiling = scim.AdaptiveRateLimiter(hold=0.0, relax=0.3)
-    emu.script(fault="rate_limit", route="get", times=2, retry_after=0)
+    emulator.script(fault="rate_limit", route="get", times=2, retry_after=0)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=ceiling, timeout=5
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        rate_limiter=ceiling,
+        timeout=5,
     ) as client:
         await client.get_connection("organization-test-pace")
         assert client.rate_limiter is ceiling
@@ -209,4 +213,4 @@ async def test_the_pace_recovers_once_throttling_stops(emu: StytchEmulator) -> N
     # It grew call after call (strictly: time passes between two calls) until it stepped aside.
     assert paced_at < rates[0]
     assert all(a < b for a, b in itertools.pairwise(rates))
-    assert emu.stats.count("get") == 3 + len(rates)
+    assert emulator.stats.count("get") == 3 + len(rates)

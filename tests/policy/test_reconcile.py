@@ -1,5 +1,5 @@
 """The reconcile table, tested as a table (its replay over HTTP is in
-tests/integration/test_token_safety.py, driven by the same rows)."""
+tests/engine/test_token_safety.py, driven by the same rows)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from stytch_scim_async._policy.reconcile import (
 )
 from stytch_scim_async.models import SCIMConnection, SCIMGroupImplicitRoleAssignment
 
-from ..support_reconcile import ROWS, Row
+from ..support.reconcile import ROWS, Row
 
 FIELDS = (
     "answered",

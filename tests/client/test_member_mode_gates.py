@@ -21,28 +21,28 @@ CUSTOM = "login.example.com"
 
 
 def member(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
     *,
     base_url: str | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> scim.MemberSCIMClient:
-    token = emu.member_session(ORG)
-    url = base_url or emu.base_url
-    return scim.MemberSCIMClient(emu.public_token, token, base_url=url, session=session)
+    token = emulator.member_session(ORG)
+    url = base_url or emulator.base_url
+    return scim.MemberSCIMClient(emulator.public_token, token, base_url=url, session=session)
 
 
-def assert_no_secret(emu: StytchEmulator, error: BaseException) -> None:
+def assert_no_secret(emulator: StytchEmulator, error: BaseException) -> None:
     text = str(error) + repr(error)
-    assert not [token for token in emu.fake.state.sessions if token in text]
-    assert emu.secret not in text
+    assert not [token for token in emulator.fake.state.sessions if token in text]
+    assert emulator.secret not in text
 
 
 async def test_an_origin_not_on_the_allow_list_says_what_to_configure() -> None:
-    async with StytchEmulator(settings=Settings(sdk_allowed_origins=frozenset({APP}))) as emu:
-        async with member(emu) as client:
+    async with StytchEmulator(settings=Settings(sdk_allowed_origins=frozenset({APP}))) as emulator:
+        async with member(emulator) as client:
             with pytest.raises(scim.SDKOriginNotAllowedError) as info:
                 await client.create_connection(display_name="Okta")
-        assert emu.active_token(ORG) is None
+        assert emulator.active_token(ORG) is None
     error = info.value
     assert isinstance(error, scim.BadRequestError)
     assert errors.SDKOriginNotAllowedError is scim.SDKOriginNotAllowedError
@@ -51,22 +51,22 @@ async def test_an_origin_not_on_the_allow_list_says_what_to_configure() -> None:
     message = str(error)
     assert "allow-listed domains" in message and "Origin" in message
     assert "SCIMClient(project_id, secret)" in message and "member_session_token" in message
-    assert_no_secret(emu, error)
+    assert_no_secret(emulator, error)
 
 
 async def test_an_allow_listed_origin_sent_by_the_callers_session_passes() -> None:
     async with (
-        StytchEmulator(settings=Settings(sdk_allowed_origins=frozenset({APP}))) as emu,
+        StytchEmulator(settings=Settings(sdk_allowed_origins=frozenset({APP}))) as emulator,
         aiohttp.ClientSession(headers={"Origin": APP}) as session,
     ):
-        async with member(emu, session=session) as client:
+        async with member(emulator, session=session) as client:
             created = await client.create_connection(display_name="Okta")
-        assert created.connection.bearer_token == emu.active_token(ORG)
+        assert created.connection.bearer_token == emulator.active_token(ORG)
 
 
 async def test_http_only_cookies_say_to_use_the_custom_domain_as_base_url() -> None:
     settings = Settings(http_only_cookies=True, custom_domains=frozenset({CUSTOM}))
-    async with StytchEmulator(settings=settings) as emu, member(emu) as client:
+    async with StytchEmulator(settings=settings) as emulator, member(emulator) as client:
         with pytest.raises(scim.CustomDomainRequiredError) as info:
             await client.get_connection()
     error = info.value
@@ -75,14 +75,14 @@ async def test_http_only_cookies_say_to_use_the_custom_domain_as_base_url() -> N
     assert error.error_type == "cname_required_for_http_only_cookies"
     assert error.attempts == 1
     assert "base_url='https://<the project's custom domain>'" in str(error)
-    assert_no_secret(emu, error)
+    assert_no_secret(emulator, error)
 
 
 async def test_the_custom_domain_as_base_url_passes() -> None:
-    async with StytchEmulator() as emu:
-        host = urlsplit(emu.base_url).netloc.replace("127.0.0.1", "localhost")
-        emu.settings = Settings(http_only_cookies=True, custom_domains=frozenset({host}))
-        async with member(emu, base_url=f"http://{host}") as client:
+    async with StytchEmulator() as emulator:
+        host = urlsplit(emulator.base_url).netloc.replace("127.0.0.1", "localhost")
+        emulator.settings = Settings(http_only_cookies=True, custom_domains=frozenset({host}))
+        async with member(emulator, base_url=f"http://{host}") as client:
             assert (await client.get_connection()).connection is None
 
 
@@ -92,13 +92,15 @@ async def test_from_a_server_the_backend_api_needs_neither_gate() -> None:
         http_only_cookies=True,
         custom_domains=frozenset({CUSTOM}),
     )
-    async with StytchEmulator(settings=settings) as emu:
-        session = emu.member_session(ORG)
-        async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+    async with StytchEmulator(settings=settings) as emulator:
+        session = emulator.member_session(ORG)
+        async with scim.SCIMClient(
+            emulator.project_id, emulator.secret, base_url=emulator.base_url
+        ) as c:
             created = await c.create_connection(
                 ORG, display_name="Okta", member_session_token=session
             )
-        assert created.connection.bearer_token == emu.active_token(ORG)
+        assert created.connection.bearer_token == emulator.active_token(ORG)
 
 
 @pytest.mark.parametrize(
@@ -113,8 +115,8 @@ async def test_the_other_spellings_map_to_the_same_errors(
 ) -> None:
     # The emulator models neither (no app bundles, no unverified custom domains):
     # answer them by hand, in Stytch's error shape.
-    async with StytchEmulator() as emu:
-        fake: FakeStytch = emu.fake
+    async with StytchEmulator() as emulator:
+        fake: FakeStytch = emulator.fake
         handle = fake.handle
 
         def refuse(
@@ -135,7 +137,7 @@ async def test_the_other_spellings_map_to_the_same_errors(
             return dataclasses.replace(response, status=status, body=json.dumps(document).encode())
 
         fake.handle = refuse  # type: ignore[assignment, method-assign]
-        async with member(emu) as client:
+        async with member(emulator) as client:
             with pytest.raises(cls) as info:
                 await client.get_connection()
     assert info.value.error_type == error_type

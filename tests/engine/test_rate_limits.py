@@ -37,11 +37,11 @@ def creates_limited(limit: int, window: float) -> Faults:
     return Faults(rate_limits=(rule,))
 
 
-def client_on(emu: StytchEmulator, clock: Clock) -> scim.SCIMClient:
+def client_on(emulator: StytchEmulator, clock: Clock) -> scim.SCIMClient:
     client = scim.SCIMClient(
-        emu.project_id,
-        emu.secret,
-        base_url=emu.base_url,
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
         retry=scim.RetryPolicy(sleep=clock.sleep),
     )
     client.rate_limiters = RateLimiters(client.rate_limiter, clock=clock, wall=clock)
@@ -56,16 +56,16 @@ def orgs(n: int, tag: str) -> list[scim.ProvisionRequest]:
 async def test_a_batch_learns_the_window_and_its_allowance(limit: int, window: float) -> None:
     clock = Clock()
     n = 3 * limit
-    async with StytchEmulator(faults=creates_limited(limit, window), clock=clock) as emu:
-        async with client_on(emu, clock) as client:
+    async with StytchEmulator(faults=creates_limited(limit, window), clock=clock) as emulator:
+        async with client_on(emulator, clock) as client:
             outcomes = [o async for o in client.provision(orgs(n, "batch"), concurrency=1)]
             gate = client.rate_limiters.group("create").gate
         assert [o.status for o in outcomes] == [scim.ProvisionStatus.CREATED] * n
         for outcome in outcomes:
             assert outcome.connection is not None
-            token = emu.active_token(outcome.request.organization_id)
+            token = emulator.active_token(outcome.request.organization_id)
             assert outcome.connection.bearer_token == token
-        throttled = emu.stats.count("create", 429)
+        throttled = emulator.stats.count("create", 429)
     assert gate.window == window
     assert gate.allowance == limit + 1  # the allowance, and one probe for a raised limit
     # The first window's end, the second's (its probe for a raised limit; the third
@@ -77,7 +77,10 @@ async def test_a_batch_learns_the_window_and_its_allowance(limit: int, window: f
 async def test_a_throttled_create_never_slows_a_get() -> None:
     clock = Clock()
     faults = creates_limited(2, 3600.0)
-    async with StytchEmulator(faults=faults, clock=clock) as emu, client_on(emu, clock) as client:
+    async with (
+        StytchEmulator(faults=faults, clock=clock) as emulator,
+        client_on(emulator, clock) as client,
+    ):
         single = client.with_retry(scim.RetryPolicy.disabled())
         for i in range(2):
             await single.create_connection(f"organization-test-quick-{i}")
@@ -99,11 +102,11 @@ async def test_a_throttled_create_never_slows_a_get() -> None:
 
 async def test_the_client_wide_max_rate_still_caps_every_group_together() -> None:
     clock = Clock()
-    async with StytchEmulator(clock=clock) as emu:
+    async with StytchEmulator(clock=clock) as emulator:
         client = scim.SCIMClient(
-            emu.project_id,
-            emu.secret,
-            base_url=emu.base_url,
+            emulator.project_id,
+            emulator.secret,
+            base_url=emulator.base_url,
             retry=scim.RetryPolicy(sleep=clock.sleep),
             rate_limiter=scim.AdaptiveRateLimiter(max_rate=10),
         )

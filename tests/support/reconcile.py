@@ -1,6 +1,6 @@
 """The reconcile table's named rows: one case table, two drivers (the pure function in
-tests/unit/test_reconcile.py, the client over HTTP against the emulator in
-tests/integration/test_token_safety.py)."""
+tests/policy/test_reconcile.py, the client over HTTP against the emulator in
+tests/engine/test_token_safety.py)."""
 
 from __future__ import annotations
 

@@ -17,11 +17,11 @@ from stytch_scim_async.testing import StytchEmulator
 ORG = "organization-test-deadlines"
 
 
-async def test_deadline_bounds_the_whole_call(emu: StytchEmulator) -> None:
-    emu.script(fault="stall_after_commit", route="get", times=10, stall_seconds=5)
+async def test_deadline_bounds_the_whole_call(emulator: StytchEmulator) -> None:
+    emulator.script(fault="stall_after_commit", route="get", times=10, stall_seconds=5)
     policy = scim.RetryPolicy(deadline=0.5, initial_delay=0.01)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=0.2
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, retry=policy, timeout=0.2
     ) as c:
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -30,33 +30,33 @@ async def test_deadline_bounds_the_whole_call(emu: StytchEmulator) -> None:
         assert loop.time() - started < 0.5 + 0.2 + 0.3
 
 
-async def test_a_deadline_never_cuts_a_create_off_from_its_token(emu: StytchEmulator) -> None:
+async def test_a_deadline_never_cuts_a_create_off_from_its_token(emulator: StytchEmulator) -> None:
     # The create commits and then stalls past the deadline: the attempt is cut at the
     # deadline, but the reconciliation that recovers its token runs to its end.
-    emu.script(fault="stall_after_commit", route="create", stall_seconds=5)
+    emulator.script(fault="stall_after_commit", route="create", stall_seconds=5)
     policy = scim.RetryPolicy(deadline=0.5, initial_delay=0.01)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, retry=policy
     ) as c:
         loop = asyncio.get_running_loop()
         started = loop.time()
         created = await c.create_connection(ORG, display_name="x", recover_token=True)
         assert loop.time() - started < 2.5
     assert created.recovered
-    assert created.connection.bearer_token == emu.active_token(ORG)
+    assert created.connection.bearer_token == emulator.active_token(ORG)
 
 
 @pytest.mark.parametrize("stalled", ["get", "rotate_start"])
 async def test_a_create_overruns_its_deadline_by_at_most_one_attempt_timeout(
-    emu: StytchEmulator, stalled: str
+    emulator: StytchEmulator, stalled: str
 ) -> None:
     # The create commits and stalls; then the reconciliation's GET, or the recovery's
     # rotation, stalls too. The call still ends within deadline + one attempt timeout.
-    emu.script(fault="stall_after_commit", route="create", stall_seconds=5)
-    emu.script(fault="stall_after_commit", route=stalled, times=50, stall_seconds=5)
+    emulator.script(fault="stall_after_commit", route="create", stall_seconds=5)
+    emulator.script(fault="stall_after_commit", route=stalled, times=50, stall_seconds=5)
     policy = scim.RetryPolicy(deadline=0.3, initial_delay=0.01, max_attempts=50)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=0.4
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, retry=policy, timeout=0.4
     ) as c:
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -72,16 +72,20 @@ async def test_a_create_overruns_its_deadline_by_at_most_one_attempt_timeout(
 
 
 async def test_a_create_whose_time_ran_out_before_sending_is_not_reconciled(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
 ) -> None:
     # The organization already has exactly the connection asked for. The create waits
     # for the rate limiter past its deadline: nothing is sent, so nothing is
     # "reconciled" — which would take that connection for ours and rotate it.
-    existing = emu.add_connection(ORG, display_name="Okta", identity_provider="okta")
+    existing = emulator.add_connection(ORG, display_name="Okta", identity_provider="okta")
     limiter = scim.AdaptiveRateLimiter(max_rate=5)  # one send every 0.2 s
     policy = scim.RetryPolicy(deadline=0.3)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=limiter, retry=policy
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        rate_limiter=limiter,
+        retry=policy,
     ) as client:
         unhurried = client.with_retry(scim.RetryPolicy())
         others = [
@@ -95,15 +99,15 @@ async def test_a_create_whose_time_ran_out_before_sending_is_not_reconciled(
             )
         await asyncio.gather(*others)
     assert not info.value.sent
-    assert emu.stats.count("create") == 0
-    assert emu.stats.count("get") == 3  # the other calls only: no reconciliation
-    assert emu.active_token(ORG) == existing["bearer_token"]
+    assert emulator.stats.count("create") == 0
+    assert emulator.stats.count("get") == 3  # the other calls only: no reconciliation
+    assert emulator.active_token(ORG) == existing["bearer_token"]
 
 
 async def test_time_spent_queueing_for_a_connection_counts_against_the_deadline(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
 ) -> None:
-    emu.script(
+    emulator.script(
         fault="stall_after_commit",
         route="get",
         organization_id="organization-test-slow",
@@ -111,7 +115,11 @@ async def test_time_spent_queueing_for_a_connection_counts_against_the_deadline(
     )
     policy = scim.RetryPolicy(deadline=0.2)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, max_connections=1
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        retry=policy,
+        max_connections=1,
     ) as client:
         unhurried = client.with_retry(scim.RetryPolicy())
         slow = asyncio.create_task(unhurried.get_connection("organization-test-slow"))
@@ -121,21 +129,25 @@ async def test_time_spent_queueing_for_a_connection_counts_against_the_deadline(
         await slow
     # Sent after its deadline, the create would have been cut mid-flight.
     assert not info.value.sent
-    assert emu.stats.count("create") == 0
-    assert emu.active_token(ORG) is None
+    assert emulator.stats.count("create") == 0
+    assert emulator.active_token(ORG) is None
 
 
 async def test_a_recovery_cut_by_the_deadline_still_hands_over_its_token(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
 ) -> None:
     # The create commits and stalls; the recovery's rotate start answers, its complete
     # commits and stalls, and then Stytch is slow to answer anything: the grace ends.
-    emu.script(fault="stall_after_commit", route="create", stall_seconds=3)
-    emu.script(fault="stall_after_commit", route="rotate_complete", stall_seconds=3)
+    emulator.script(fault="stall_after_commit", route="create", stall_seconds=3)
+    emulator.script(fault="stall_after_commit", route="rotate_complete", stall_seconds=3)
     policy = scim.RetryPolicy(deadline=0.5)
     timeout = scim.Timeout(total=1.0, connect=1.0)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, retry=policy, timeout=timeout
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        retry=policy,
+        timeout=timeout,
     ) as client:
         send = client._transport.send
 
@@ -143,19 +155,19 @@ async def test_a_recovery_cut_by_the_deadline_still_hands_over_its_token(
             request: Request, ends: float | None = None, attempt_timeout: scim.Timeout | None = None
         ) -> tuple[int, Mapping[str, str], bytes]:
             if request.operation == "rotate_complete":
-                emu.script(fault="stall_after_commit", route="get", times=5, stall_seconds=3)
+                emulator.script(fault="stall_after_commit", route="get", times=5, stall_seconds=3)
             return await send(request, ends, attempt_timeout)
 
         client._transport.send = slow_after_complete  # type: ignore[method-assign]
         with pytest.raises(scim.TokenLostError) as info:
             await client.create_connection(ORG, display_name="Okta", recover_token=True)
     assert info.value.connection.organization_id == ORG
-    assert info.value.next_bearer_token == emu.active_token(ORG)  # the complete committed
+    assert info.value.next_bearer_token == emulator.active_token(ORG)  # the complete committed
 
 
-async def test_concurrent_closes_all_return(emu: StytchEmulator) -> None:
-    emu.script(fault="stall_after_commit", route="get", stall_seconds=0.2)
-    client = scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url)
+async def test_concurrent_closes_all_return(emulator: StytchEmulator) -> None:
+    emulator.script(fault="stall_after_commit", route="get", stall_seconds=0.2)
+    client = scim.SCIMClient(emulator.project_id, emulator.secret, base_url=emulator.base_url)
     view = client.with_retry(scim.RetryPolicy.disabled())
     call = asyncio.create_task(client.get_connection(ORG))
     await asyncio.sleep(0.05)
@@ -164,7 +176,7 @@ async def test_concurrent_closes_all_return(emu: StytchEmulator) -> None:
 
 
 async def test_calls_refused_for_their_deadline_leave_the_rate_limiter_as_it_was(
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
 ) -> None:
     # A send every second and a deadline of 1.5 s: the slots at 0 and 1 s fit, the one
     # at 2 s does not. Half a second of margin each way (the third create may start
@@ -173,7 +185,11 @@ async def test_calls_refused_for_their_deadline_leave_the_rate_limiter_as_it_was
     limiter = scim.AdaptiveRateLimiter(max_rate=1)
     policy = scim.RetryPolicy(deadline=1.5)
     async with scim.SCIMClient(
-        emu.project_id, emu.secret, base_url=emu.base_url, rate_limiter=limiter, retry=policy
+        emulator.project_id,
+        emulator.secret,
+        base_url=emulator.base_url,
+        rate_limiter=limiter,
+        retry=policy,
     ) as client:
         results = await asyncio.gather(
             *(client.create_connection(f"{ORG}-{i}") for i in range(20)),
@@ -185,4 +201,4 @@ async def test_calls_refused_for_their_deadline_leave_the_rate_limiter_as_it_was
         # away, not 20 s (which would hold every later call back).
         assert limiter.delay(time.monotonic()) <= 2.0
         assert (await client.get_connection(ORG)).connection is None
-    assert emu.stats.count("create") == 2
+    assert emulator.stats.count("create") == 2

@@ -23,9 +23,9 @@ def orgs(n: int, prefix: str = "organization-test-p") -> list[scim.ProvisionRequ
     ]
 
 
-def answer_late(emu: StytchEmulator, request: scim.ProvisionRequest, seconds: float) -> None:
+def answer_late(emulator: StytchEmulator, request: scim.ProvisionRequest, seconds: float) -> None:
     """Make the create for `request` commit, then answer only after `seconds`."""
-    emu.script(
+    emulator.script(
         fault="stall_after_commit",
         route="create",
         organization_id=request.organization_id,
@@ -34,7 +34,7 @@ def answer_late(emu: StytchEmulator, request: scim.ProvisionRequest, seconds: fl
 
 
 async def test_every_org_gets_a_connection_and_its_token(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     progress: list[scim.ProvisionProgress] = []
     outcomes = [
@@ -46,21 +46,25 @@ async def test_every_org_gets_a_connection_and_its_token(
         assert outcome.status is Status.CREATED
         assert outcome.ok
         assert outcome.connection is not None
-        assert outcome.connection.bearer_token == emu.active_token(outcome.request.organization_id)
+        assert outcome.connection.bearer_token == emulator.active_token(
+            outcome.request.organization_id
+        )
         assert outcome.attempts == 1
         assert outcome.request_id
     assert progress[-1].done == 60
     assert progress[-1].created == 60
     assert progress[-1].requests == 60
     assert max(p.in_flight for p in progress) <= 8
-    assert emu.stats.creates_committed == 60
+    assert emulator.stats.creates_committed == 60
 
 
 async def test_mixed_outcomes_never_stop_the_batch(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    emu.add_connection("organization-test-p0001", display_name="theirs")
-    emu.script(fault="500_after_commit", route="create", organization_id="organization-test-p0002")
+    emulator.add_connection("organization-test-p0001", display_name="theirs")
+    emulator.script(
+        fault="500_after_commit", route="create", organization_id="organization-test-p0002"
+    )
     requests: list[object] = [
         *orgs(4),
         scim.ProvisionRequest("organization-test-bad", identity_provider="not-an-idp"),
@@ -76,7 +80,7 @@ async def test_mixed_outcomes_never_stop_the_batch(
     recovered = outcomes["organization-test-p0002"]
     assert recovered.status is Status.RECOVERED
     assert recovered.connection is not None
-    assert recovered.connection.bearer_token == emu.active_token("organization-test-p0002")
+    assert recovered.connection.bearer_token == emulator.active_token("organization-test-p0002")
     assert recovered.attempts == 4  # create, get, rotate start, rotate complete
     failed = outcomes["organization-test-bad"]
     assert failed.status is Status.FAILED
@@ -104,7 +108,7 @@ async def test_input_is_read_lazily_from_an_async_iterable(client: scim.SCIMClie
 
 
 async def test_the_prescan_reads_one_window_ahead_at_most(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     pulled = 0
 
@@ -119,14 +123,14 @@ async def test_the_prescan_reads_one_window_ahead_at_most(
         first = await anext(batch)
         assert first.status is Status.CREATED
         assert pulled == 1000  # one search window, not the whole source
-        assert emu.stats.count("search_organizations") == 4  # pages of 250
+        assert emulator.stats.count("search_organizations") == 4  # pages of 250
         async for _ in batch:
             pass
     assert pulled == 1200
 
 
-async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmulator) -> None:
-    emu.script(fault="stall_after_commit", route="create", times=1000, stall_seconds=30)
+async def test_cancelling_the_iteration_cancels_in_flight_creates(emulator: StytchEmulator) -> None:
+    emulator.script(fault="stall_after_commit", route="create", times=1000, stall_seconds=30)
     pulled = 0
 
     def source() -> Iterator[scim.ProvisionRequest]:
@@ -136,7 +140,9 @@ async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmu
             yield request
 
     abandoned: list[scim.ProvisionOutcome] = []
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url
+    ) as c:
 
         async def consume() -> None:
             batch = c.provision(
@@ -147,7 +153,7 @@ async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmu
 
         loop = asyncio.get_running_loop()
         consumer = asyncio.create_task(consume())  # (prescan off: see `pulled` below)
-        while emu.stats.total_requests < 5:
+        while emulator.stats.total_requests < 5:
             await asyncio.sleep(0.01)
         started = loop.time()
         consumer.cancel()
@@ -164,14 +170,16 @@ async def test_cancelling_the_iteration_cancels_in_flight_creates(emu: StytchEmu
 
 
 async def test_breaking_out_early_starts_nothing_new_and_raises_with_the_rest(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     # No callback: leaving `async with` early lets the two creates in flight finish and
     # raises an error carrying their outcomes, tokens included.
-    emu.script(fault="500_before_commit", route="create", organization_id="organization-test-x")
+    emulator.script(
+        fault="500_before_commit", route="create", organization_id="organization-test-x"
+    )
     requests = [scim.ProvisionRequest("organization-test-x"), *orgs(10)]
     for request in requests[1:]:
-        answer_late(emu, request, 0.2)
+        answer_late(emulator, request, 0.2)
     seen: list[scim.ProvisionOutcome] = []
 
     async def leave_after_the_first() -> None:
@@ -194,10 +202,10 @@ async def test_breaking_out_early_starts_nothing_new_and_raises_with_the_rest(
     ]
     for outcome in handed:
         assert outcome.status is Status.CREATED
-        assert outcome.bearer_token == emu.active_token(outcome.request.organization_id)
+        assert outcome.bearer_token == emulator.active_token(outcome.request.organization_id)
         assert outcome.bearer_token is not None
         assert outcome.bearer_token not in str(info.value) + repr(info.value)
-    assert emu.stats.creates_committed == 2  # nothing new was started
+    assert emulator.stats.creates_committed == 2  # nothing new was started
 
 
 async def test_bad_arguments(client: scim.SCIMClient) -> None:
@@ -210,20 +218,20 @@ async def test_bad_arguments(client: scim.SCIMClient) -> None:
 
 
 async def test_batches_retry_harder_than_single_calls(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
-    emu.script(fault="rate_limit", route="create", times=4, retry_after=0)
+    emulator.script(fault="rate_limit", route="create", times=4, retry_after=0)
     (outcome,) = [o async for o in client.provision(orgs(1))]
     assert outcome.status is Status.CREATED
     assert outcome.attempts == 5
 
 
 async def test_breaking_out_hands_over_the_tokens_still_in_flight(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     requests = orgs(6)
     for request in requests[1:]:  # all but the first answer late
-        answer_late(emu, request, 0.3)
+        answer_late(emulator, request, 0.3)
     abandoned: list[scim.ProvisionOutcome] = []
     batch = client.provision(requests, concurrency=6, on_abandoned=abandoned.append)
     first = await anext(batch)  # then leave, as a `break` does
@@ -235,7 +243,9 @@ async def test_breaking_out_hands_over_the_tokens_still_in_flight(
     for outcome in abandoned:
         assert outcome.status is Status.CREATED
         assert outcome.connection is not None
-        assert outcome.connection.bearer_token == emu.active_token(outcome.request.organization_id)
+        assert outcome.connection.bearer_token == emulator.active_token(
+            outcome.request.organization_id
+        )
 
 
 async def test_a_slow_source_never_holds_back_finished_outcomes(
@@ -260,17 +270,19 @@ async def test_a_slow_source_never_holds_back_finished_outcomes(
 
 
 async def test_an_unexpected_error_fails_one_organization_not_the_batch(
-    emu: StytchEmulator, caplog: pytest.LogCaptureFixture
+    emulator: StytchEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def broken_sleep(_: float) -> None:
         raise RuntimeError("a hook blew up")
 
     requests = orgs(3)
-    emu.script(
+    emulator.script(
         fault="500_before_commit", route="create", organization_id=requests[1].organization_id
     )
     policy = scim.RetryPolicy(max_attempts=6, sleep=broken_sleep)
-    async with scim.SCIMClient(emu.project_id, emu.secret, base_url=emu.base_url) as c:
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url
+    ) as c:
         outcomes = {o.request.organization_id: o async for o in c.provision(requests, retry=policy)}
     broken = outcomes.pop(requests[1].organization_id)
     assert broken.status is Status.FAILED
@@ -282,11 +294,11 @@ async def test_an_unexpected_error_fails_one_organization_not_the_batch(
 
 
 async def test_a_failing_source_still_hands_over_the_tokens_in_flight(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     requests = orgs(2)
     for request in requests:
-        answer_late(emu, request, 0.2)
+        answer_late(emulator, request, 0.2)
 
     async def source() -> AsyncIterator[scim.ProvisionRequest]:
         for request in requests:
@@ -303,14 +315,16 @@ async def test_a_failing_source_still_hands_over_the_tokens_in_flight(
     for outcome in abandoned:
         assert outcome.status is Status.CREATED
         assert outcome.connection is not None
-        assert outcome.connection.bearer_token == emu.active_token(outcome.request.organization_id)
+        assert outcome.connection.bearer_token == emulator.active_token(
+            outcome.request.organization_id
+        )
 
 
 async def test_cancelling_while_the_loop_body_awaits_abandons_at_once(
-    client: scim.SCIMClient, emu: StytchEmulator
+    client: scim.SCIMClient, emulator: StytchEmulator
 ) -> None:
     fast, slow = scim.ProvisionRequest("organization-test-fast"), orgs(1)[0]
-    answer_late(emu, slow, 10)
+    answer_late(emulator, slow, 10)
     abandoned: list[scim.ProvisionOutcome] = []
     body_started = asyncio.Event()
 
@@ -334,7 +348,7 @@ async def test_cancelling_while_the_loop_body_awaits_abandons_at_once(
 
 async def test_every_token_reaches_on_abandoned_once_whatever_goes_wrong(
     client: scim.SCIMClient,
-    emu: StytchEmulator,
+    emulator: StytchEmulator,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -344,7 +358,7 @@ async def test_every_token_reaches_on_abandoned_once_whatever_goes_wrong(
     requests = orgs(4)
     # [0] answers at once; [1] after 0.2 s; [2] after 0.4 s; [3] after 5 s.
     for request, stall in zip(requests[1:], (0.2, 0.4, 5.0), strict=True):
-        answer_late(emu, request, stall)
+        answer_late(emulator, request, stall)
     handed: list[scim.ProvisionOutcome] = []
 
     def record(outcome: scim.ProvisionOutcome) -> None:
@@ -376,9 +390,9 @@ async def test_every_token_reaches_on_abandoned_once_whatever_goes_wrong(
     assert statuses[requests[3].organization_id] is Status.FAILED
     tokens = {o.request.organization_id: o.connection for o in handed if o.connection}
     for org, connection in tokens.items():
-        assert connection.bearer_token == emu.active_token(org)
+        assert connection.bearer_token == emulator.active_token(org)
     (written,) = tmp_path.iterdir()  # noqa: ASYNC240 - a test's own tmp folder
     kept = [json.loads(line) for line in written.read_text().splitlines()]
     assert sorted(r["organization_id"] for r in kept) == [r.organization_id for r in requests[:2]]
     for line in kept:
-        assert line["bearer_token"] == emu.active_token(line["organization_id"])
+        assert line["bearer_token"] == emulator.active_token(line["organization_id"])

@@ -29,10 +29,10 @@ class WireTap:
 
 
 @contextmanager
-def tapped(emu: StytchEmulator) -> Iterator[WireTap]:
+def tapped(emulator: StytchEmulator) -> Iterator[WireTap]:
     """Record what the emulator receives and answers while the block runs."""
     tap = WireTap()
-    handle = emu.fake.handle
+    handle = emulator.fake.handle
 
     def recording(
         method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
@@ -42,11 +42,11 @@ def tapped(emu: StytchEmulator) -> Iterator[WireTap]:
         tap.bodies.append(answer.body)
         return answer
 
-    emu.fake.handle = recording  # type: ignore[method-assign]
+    emulator.fake.handle = recording  # type: ignore[method-assign]
     try:
         yield tap
     finally:
-        del emu.fake.handle
+        del emulator.fake.handle
 
 
 def as_any(value: object) -> Any:

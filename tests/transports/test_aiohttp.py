@@ -13,7 +13,7 @@ from aioresponses import aioresponses
 
 import stytch_scim_async as scim
 from stytch_scim_async._transports.aiohttp import AiohttpTransport
-from tests.conftest import SleepRecorder
+from tests.support.sleeps import SleepRecorder
 
 BASE = "https://test.stytch.com"
 URL = re.compile(r"^https://test\.stytch\.com/v1/b2b/scim/org-1/connection$")
