@@ -4,6 +4,7 @@ policy (retries, budget, rate limiter); everything it sends is built by the pure
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -95,7 +96,9 @@ class _BaseClient(Engine):
         self._base_url = check_base_url(base_url)
         if app_info is not None and not isinstance(app_info, AppInfo):
             raise errors.InvalidRequestError("app_info", "must be an AppInfo")
-        self._hooks = Hooks.build(with_debug(hooks, self._debug))
+        #: Numbers the calls the hooks see, shared by this client's views.
+        self._call_ids = itertools.count(1)
+        self._hooks = Hooks.build(with_debug(hooks, self._debug), self._call_ids)
         route = resolve_proxy(self._base_url, proxy, proxy_auth, trust_env)
         del proxy_auth
         if route is not None and transport is not None:
@@ -201,7 +204,7 @@ class _BaseClient(Engine):
         view_hooks = (
             self._hooks
             if isinstance(hooks, Keep)
-            else Hooks.build(with_debug(hooks, self._debug), share=self._hooks)
+            else Hooks.build(with_debug(hooks, self._debug), self._call_ids)
         )
         view = copy.copy(self)
         view.retry, view.timeout, view._hooks, view._owner = policy, view_timeout, view_hooks, False

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -55,10 +55,11 @@ MIN_THROTTLE = 0.001
 
 @attrs.frozen(kw_only=True)
 class Event:
-    """What every event says: which call (`call_id`, unique per client family), which
-    operation and organization (None in member mode, where the session decides), the
-    attempt it belongs to, Stytch's status and request id when known, and the seconds
-    since the call began."""
+    """What every event says: which call (`call_id`, unique among a client and its
+    views; None for a request outside any public call), which operation and
+    organization (None in member mode, where the session decides), the attempt it
+    belongs to, Stytch's status and request id when known, and the seconds since the
+    call began."""
 
     call_id: int | None
     operation: str
@@ -168,13 +169,14 @@ class Hooks:
 
     __slots__ = ("_ids", "hooks")
 
-    def __init__(self, hooks: tuple[Hook, ...], ids: Iterable[int] | None = None) -> None:
+    def __init__(self, hooks: tuple[Hook, ...], ids: Iterator[int] | None = None) -> None:
         self.hooks = hooks
-        self._ids = iter(ids) if ids is not None else itertools.count(1)
+        self._ids = ids if ids is not None else itertools.count(1)
 
     @classmethod
-    def build(cls, hooks: Iterable[Hook] | None, share: Hooks | None = None) -> Hooks | None:
-        """None for no hooks (the engine's zero-cost case); `share`'s call ids continue."""
+    def build(cls, hooks: Iterable[Hook] | None, ids: Iterator[int] | None = None) -> Hooks | None:
+        """None for no hooks (the engine's zero-cost case); `ids` numbers the calls (one
+        counter per client, shared by its views, so a call id is unique among them)."""
         from .. import errors
 
         if hooks is None:
@@ -187,7 +189,7 @@ class Hooks:
                 raise errors.InvalidRequestError("hooks", f"{hook!r} is not callable")
         if not found:
             return None
-        return cls(found, share._ids if share is not None else None)
+        return cls(found, ids)
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every hook; a hook that raises is logged, never propagated."""
