@@ -239,3 +239,16 @@ async def test_no_event_carries_a_secret_under_chaos() -> None:
     )
     leaks = [s for s in secrets if _windows(s) & _windows(text)]
     assert leaks == []
+
+
+async def test_a_recovery_that_fails_reports_the_token_lost(emulator: StytchEmulator) -> None:
+    seen: list[Event] = []
+    emulator.script(fault="500_after_commit", route="create")
+    emulator.script(fault="500_before_commit", route="rotate_start", times=10)
+    async with _client(emulator, seen) as client:
+        with pytest.raises(scim.TokenLostError) as info:
+            await client.create_connection(ORG, display_name="Okta", recover_token=True)
+    verdict = next(e for e in seen if isinstance(e, Reconciled))
+    assert verdict.verdict == "recover"
+    outcomes = [(e.recovered, e.connection_id) for e in seen if isinstance(e, TokenRecovery)]
+    assert outcomes == [(False, info.value.connection.connection_id)]
