@@ -48,7 +48,8 @@ def tests_all(session: nox.Session) -> None:
 
 
 def _suite(session: nox.Session) -> None:
-    session.install("-e", EXTRAS, *_group("test"))
+    # The docs group too: tests/docs/test_api_reference.py builds the site (about 3 s).
+    session.install("-e", EXTRAS, *_group("test"), *_group("docs"))
     # coverage starts before pytest so the emulator's pytest plugin (loaded through an
     # entry point at startup) does not hide the package's import-time lines.
     session.run("coverage", "erase")

@@ -124,11 +124,13 @@ PUBLIC_ALL: dict[str, list[str]] = {
     ],
     "stytch_scim_async.cli": ["main"],
     "stytch_scim_async.fastapi": [
+        "INTERACTIVE_RETRY",
         "STATE_KEY",
         "SCIMClientDep",
         "error_response",
         "get_scim_client",
         "install_error_handlers",
+        "scim_client",
         "scim_lifespan",
     ],
     "stytch_scim_async.testing": [

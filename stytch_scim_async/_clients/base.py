@@ -110,14 +110,19 @@ class _BaseClient(Engine):
         if max_connections < 1:
             raise errors.InvalidRequestError("max_connections", "must be >= 1")
         self.retry = retry or RetryPolicy()
+        """The retry policy of every call (`with_retry` makes a view with another)."""
         self.timeout = Timeout.coerce(timeout)
+        """How long one HTTP attempt may take."""
         self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
+        """The retries all calls of this client share, so an outage is not multiplied by retries."""
         if rate_limiter is not None and not isinstance(rate_limiter, AdaptiveRateLimiter):
             raise errors.InvalidRequestError("rate_limiter", "must be an AdaptiveRateLimiter")
-        #: The client-wide limiter: its `max_rate` caps all sends together, its tuning
-        #: is each endpoint group's, its `throttles` counts every 429 (see `_engine.pacing`).
         self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
+        """The client-wide limiter: its `max_rate` caps all sends together, its tuning is
+        each endpoint group's, its `throttles` counts every 429 (`rate_limiters` holds the
+        groups)."""
         self.rate_limiters = RateLimiters(self.rate_limiter)
+        """Each endpoint group's limiter (`rate_limiters.group("create")`), fed by its own 429s."""
         # The secret is checked and read last: every other argument can fail first
         # without it in a plain local.
         self._headers = RequestHeaders(

@@ -90,6 +90,7 @@ class MemberSCIMClient(_BaseClient):
         self.public_token = check_id(
             "public_token (or STYTCH_PUBLIC_TOKEN)", env_or(public_token, "STYTCH_PUBLIC_TOKEN")
         )
+        """The project's public token; `public-token-live-…` selects the live API."""
         if base_url is None:
             live = self.public_token.startswith("public-token-live-")
             base_url = LIVE_URL if live else TEST_URL

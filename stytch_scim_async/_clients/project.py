@@ -103,6 +103,7 @@ class SCIMClient(_BaseClient):
         self.project_id = check_id(
             "project_id (or STYTCH_PROJECT_ID)", env_or(project_id, "STYTCH_PROJECT_ID")
         )
+        """The Stytch project the client acts for; `project-live-…` selects the live API."""
         if base_url is None:
             base_url = LIVE_URL if self.project_id.startswith("project-live-") else TEST_URL
         super().__init__(

@@ -41,16 +41,25 @@ class RetryPolicy:
     """
 
     max_attempts: int = attrs.field(default=3, validator=count(1))
+    """HTTP attempts a call may make in all, the first included (1: never retry)."""
     initial_delay: float = attrs.field(default=0.5, validator=seconds(at_least=0))
+    """Seconds of backoff ceiling after the first failure; it doubles after each one."""
     max_delay: float = attrs.field(default=8.0, validator=seconds(at_least=0, finite=False))
+    """The most a backoff may grow to, in seconds."""
     max_retry_after: float = attrs.field(default=60.0, validator=seconds(at_least=0, finite=False))
+    """The longest server `Retry-After` (seconds) that is slept; a longer one ends the call with
+    `RateLimitError.retry_after`."""
     deadline: float | None = attrs.field(
         default=None, validator=seconds(above=0, finite=False, optional=True)
     )
+    """Seconds the whole call may take, attempts and waits included (a create or rotation
+    may take one attempt's timeout more to learn whether it committed); None: no deadline."""
     sleep: Callable[[float], Awaitable[None]] | None = attrs.field(
         default=None, eq=False, repr=False
     )
+    """What waits between attempts (`asyncio.sleep` when None); a test passes a recorder."""
     random: Callable[[], float] = attrs.field(default=random.random, eq=False, repr=False)
+    """The jitter's source of numbers in [0, 1); a test passes a fixed one."""
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

@@ -79,7 +79,9 @@ class Timeout:
     """
 
     total: float = attrs.field(default=31.0, validator=_positive)
+    """Seconds one attempt may take, connecting, sending and reading included."""
     connect: float = attrs.field(default=5.0, validator=_positive)
+    """Seconds opening a connection may take."""
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:

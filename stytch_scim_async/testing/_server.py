@@ -78,6 +78,7 @@ class StytchEmulator(EmulatorHelpers):
             base_url=f"http://{host}:{port}",
             last_page_cursor=last_page_cursor,
         )
+        """The in-memory Stytch this server serves (`FakeStytch`), its state the emulator's."""
         self._host = host
         self._port = port
         self._shutdown_timeout = shutdown_timeout

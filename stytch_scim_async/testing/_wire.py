@@ -47,12 +47,19 @@ class FakeResponse:
     """
 
     status: int
+    """The HTTP status."""
     body: bytes
+    """The body's bytes (already cut for `truncate`)."""
     content_type: str = "application/json"
+    """The `Content-Type` header."""
     headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    """Further headers (`Retry-After`, ...)."""
     action: Action = "respond"
+    """What the adapter does: `respond`, `truncate`, `drop` or `stall`."""
     delay: float = 0.0
+    """Seconds to wait before any of it (the latency)."""
     stall_seconds: float = 0.0
+    """Seconds a `stall` waits before writing the answer."""
 
     def json(self) -> Any:
         """The body decoded as JSON (tests use it; fails on HTML or truncated bodies)."""
