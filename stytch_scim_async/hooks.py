@@ -11,7 +11,7 @@ metrics on these events.
 
 from __future__ import annotations
 
-from ._engine.hooks import (
+from ._engine.events import (
     CallEnded,
     CallStarted,
     Event,

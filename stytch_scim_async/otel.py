@@ -32,7 +32,7 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from ._engine.hooks import (
+from ._engine.events import (
     CallEnded,
     CallStarted,
     Event,

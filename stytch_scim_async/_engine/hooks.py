@@ -21,125 +21,37 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
+from .events import (
+    CallEnded,
+    CallStarted,
+    Event,
+    Hook,
+    Reconciled,
+    RequestSent,
+    ResponseReceived,
+    RetryScheduled,
+    Throttled,
+    TokenRecovery,
+)
+
 if TYPE_CHECKING:
     from .._sansio.wire import Request
     from .call import Call
 
-__all__ = [
-    "CallEnded",
-    "CallStarted",
-    "Event",
-    "Hook",
-    "Hooks",
-    "Reconciled",
-    "RequestSent",
-    "ResponseReceived",
-    "RetryScheduled",
-    "Throttled",
-    "TokenRecovery",
-]
+__all__ = ["Hook", "Hooks", "log_event"]
 
 T = TypeVar("T")
 logger = logging.getLogger("stytch_scim_async")
 
 #: A throttle shorter than this is the limiter's bookkeeping, not a wait worth reporting.
 MIN_THROTTLE = 0.001
-
-
-@attrs.frozen(kw_only=True)
-class Event:
-    """What every event says: which call (`call_id`, unique among a client and its
-    views; None for a request outside any public call), which operation and
-    organization (None in member mode, where the session decides), the attempt it
-    belongs to, Stytch's status and request id when known, and the seconds since the
-    call began."""
-
-    call_id: int | None
-    operation: str
-    organization_id: str | None
-    elapsed: float
-    attempt: int = 0
-    status: int | None = None
-    request_id: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class CallStarted(Event):
-    """A public call began (before any check, wait or request)."""
-
-
-@attrs.frozen(kw_only=True)
-class CallEnded(Event):
-    """A public call ended; `error` is the error's class name when it failed, and
-    `attempt` the attempts its own operation made."""
-
-    error: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class RequestSent(Event):
-    """An attempt's request is about to be written (the limiter let it go): its
-    method, route template (ids left as `{organization_id}`), host and port."""
-
-    method: str
-    url_template: str
-    server_address: str
-    server_port: int | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ResponseReceived(Event):
-    """An attempt ended: `status` is Stytch's (None when no answer arrived, `error`
-    then names the transport failure), `duration` the attempt's seconds."""
-
-    duration: float
-    error: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class RetryScheduled(Event):
-    """Attempt `attempt` failed with `error` (status and request id when Stytch
-    answered) and the next one follows after `delay` seconds."""
-
-    delay: float
-    error: str
-
-
-@attrs.frozen(kw_only=True)
-class Throttled(Event):
-    """The send waited `wait` seconds for the rate limiter of endpoint `group`."""
-
-    wait: float
-    group: str
-
-
-@attrs.frozen(kw_only=True)
-class Reconciled(Event):
-    """After an ambiguous create or rotation the client looked (one GET); `verdict` is
-    what it concluded (see the retries docs' table), `connection_id` what it saw."""
-
-    verdict: str
-    connection_id: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class TokenRecovery(Event):
-    """A token nobody held: `recovered` True when a rotation gave the call a live
-    token, False when it is lost (`TokenLostError` names `connection_id`)."""
-
-    recovered: bool
-    connection_id: str
-
-
-Hook = Callable[[Event], object]
-"""A callable that receives every event of the client's calls (sync: it must be fast)."""
 
 
 @attrs.define(slots=True)

@@ -151,11 +151,14 @@ class AppInfo:
     """
 
     name: str = attrs.field(validator=lambda _, __, v: _token("app_info.name", v))
+    """Your integration's name, an HTTP token (`acme-provisioner`)."""
     version: str | None = attrs.field(
         default=None,
         validator=lambda _, __, v: None if v is None else _token("app_info.version", v),
     )
+    """Its version, an HTTP token (`2.1.0`), if you want it sent."""
     url: str | None = attrs.field(default=None, validator=_url)
+    """Where to learn about it, or reach its authors, if you want it sent."""
 
     def product(self) -> str:
         """This app's part of the `User-Agent`."""
