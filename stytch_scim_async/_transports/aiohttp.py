@@ -187,19 +187,19 @@ class AiohttpTransport(InFlight):
                 raise not_sent(request) from None
         try:
             options = self._request_options
-            limits = self._timeout
+            timeout = self._timeout
             own = attempt_timeout
             if own is not None and own is not self._base and own != self._base:
-                limits = aiohttp.ClientTimeout(total=own.total, connect=own.connect)
-                options = {**options, "timeout": limits}
+                timeout = aiohttp.ClientTimeout(total=own.total, connect=own.connect)
+                options = {**options, "timeout": timeout}
             if ends is not None:
                 limit = ends - time.monotonic()
                 if limit <= 0:
                     raise not_sent(request)
-                if limits.total is None or limit < limits.total:
-                    connect = limit if limits.connect is None else min(limits.connect, limit)
-                    limits = aiohttp.ClientTimeout(total=limit, connect=connect)
-                    options = {**options, "timeout": limits}
+                if timeout.total is None or limit < timeout.total:
+                    connect = limit if timeout.connect is None else min(timeout.connect, limit)
+                    timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
+                    options = {**options, "timeout": timeout}
             try:
                 async with session.request(
                     request.method,
@@ -219,7 +219,7 @@ class AiohttpTransport(InFlight):
                         body = await _read_capped(response)
                     return response.status, response.headers, body
             except (aiohttp.ClientError, TimeoutError) as exc:
-                failure = map_error(exc, request.operation, limits.total)
+                failure = map_error(exc, request.operation, timeout.total)
             # aiohttp's error is neither the cause nor the context of ours: its traceback
             # runs through frames whose locals hold our request headers (credentials,
             # sessions), and a ClientResponseError's request_info holds them too.
