@@ -200,6 +200,7 @@ class Engine:
             self.retry_budget,
             self._clock,
             started,
+            organization_id=call.params.get("organization_id"),
         )
         if self._hooks is not None:
             decision.observer = partial(self._hooks.retrying, call.endpoint.name)
