@@ -20,7 +20,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-EXTRAS = ".[fastapi,cli]"
+EXTRAS = ".[fastapi,cli,otel]"
 
 
 def _group(name: str) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import errors, hooks
 from ._clients.project import SCIMClient
 from ._policy.retry import RetryPolicy
 from ._policy.throttle import AdaptiveRateLimiter, RetryBudget
-from ._sansio.config import Timeout
+from ._sansio.config import AppInfo, Timeout
 from ._version import __version__
 from .errors import (
     APIStatusError,
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIStatusError",
     "AdaptiveRateLimiter",
+    "AppInfo",
     "BadRequestError",
     "ClientClosedError",
     "ConnectError",
@@ -112,6 +113,7 @@ __all__ = [
     "UpdateConnectionResponse",
     "__version__",
     "errors",
+    "hooks",
 ]
 
 # Imported at first use: constructing a `SCIMClient` needs neither the member client

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import Any
 
 import attrs
 
@@ -26,7 +24,7 @@ from .._provision.batch import ProvisionOutcome, ProvisionRequest, ProvisionStat
 from .confirm import Settled, confirm_tokens
 from .display import ProgressCallback
 from .ledger import Action
-from .output import ORGANIZATION, log
+from .output import log
 from .records import outcome_record, pending_record
 from .results import ResultsFile
 from .tally import Tally, Todo
@@ -37,7 +35,6 @@ __all__ = [
     "Stopped",
     "graceful_stop",
     "library_request",
-    "name_tasks",
     "resumed",
     "run_batch",
 ]
@@ -160,25 +157,24 @@ async def run_batch(
     )
     reachability = Reachability()
     try:
-        with name_tasks():
-            async with batch:
-                async for outcome in batch:
-                    if check is not None:
-                        check(outcome)
-                    if results is not None:
-                        await asyncio.to_thread(results.write, outcome_record(outcome))
-                    count(outcome)
-                    if isinstance(outcome.error, errors.UnauthorizedError):
-                        tally.aborted = f"stopped: the credentials were rejected ({outcome.error})"
-                        break
-                    if reachability.unreachable_after(outcome):
-                        tally.unreachable = True
-                        tally.aborted = (
-                            f"stopped: Stytch could not be reached at {client.base_url} "
-                            f"({outcome.error}): the organizations not attempted are left "
-                            "for the rerun, which also reconciles those that were"
-                        )
-                        break
+        async with batch:
+            async for outcome in batch:
+                if check is not None:
+                    check(outcome)
+                if results is not None:
+                    await asyncio.to_thread(results.write, outcome_record(outcome))
+                count(outcome)
+                if isinstance(outcome.error, errors.UnauthorizedError):
+                    tally.aborted = f"stopped: the credentials were rejected ({outcome.error})"
+                    break
+                if reachability.unreachable_after(outcome):
+                    tally.unreachable = True
+                    tally.aborted = (
+                        f"stopped: Stytch could not be reached at {client.base_url} "
+                        f"({outcome.error}): the organizations not attempted are left "
+                        "for the rerun, which also reconciles those that were"
+                    )
+                    break
     except Stopped:
         pass  # the creates in flight were finished and recorded
     finally:
@@ -232,41 +228,6 @@ def _log_outcome(outcome: ProvisionOutcome) -> None:
             "confirm (on file; the rerun checks it)",
             organization,
         )
-
-
-def _organization_of(coro: object) -> str | None:
-    # The batch starts each create as a task running a coroutine whose `request` is
-    # that organization's: read it before the task runs (the library's log records do
-    # not name the organization; see the module docstring of `_cli.output`).
-    frame = getattr(coro, "cr_frame", None)
-    request = frame.f_locals.get("request") if frame is not None else None
-    return request.organization_id if isinstance(request, ProvisionRequest) else None
-
-
-@contextlib.contextmanager
-def name_tasks() -> Iterator[None]:
-    """While a batch runs, start each of its create tasks with `ORGANIZATION` set to
-    its organization, so that every `-v` line the create logs (retries, the
-    reconciling GET, the recovery's rotation) names it."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-        organization = _organization_of(coro)
-        if organization is not None:
-            given = kwargs.pop("context", None)
-            context = given.copy() if given is not None else contextvars.copy_context()
-            context.run(ORGANIZATION.set, organization)
-            kwargs["context"] = context
-        if previous is not None:
-            return previous(loop, coro, **kwargs)
-        return asyncio.Task(coro, loop=loop, **kwargs)
-
-    loop.set_task_factory(factory)
-    try:
-        yield
-    finally:
-        loop.set_task_factory(previous)
 
 
 @contextlib.asynccontextmanager

@@ -2,9 +2,9 @@
 
 stdout carries the documents a command exists to print (tokens included, for `create`
 and `rotate`); stderr carries messages, which never hold a token or a secret. The
-`-v` log names the organization each line is about: the library's retry records do
-not carry it, so the CLI puts the organization a task works on in `ORGANIZATION`
-(see `_cli.batch.name_tasks`) and the handler adds it.
+`-v` log names the organization each line is about: the library's retry records
+carry it (`organization_id`), and the CLI's own lines take it from `ORGANIZATION`,
+which a command or a confirming task sets.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class LogHandler(logging.Handler):
         """Write the record as `LEVEL logger: message [organization ID]`."""
         try:
             message = record.getMessage()
-            organization = ORGANIZATION.get()
+            organization = getattr(record, "organization_id", None) or ORGANIZATION.get()
             if organization and organization not in message:
                 message = f"{message} [organization {organization}]"
             self.env.say(f"{record.levelname} {record.name}: {message}")

@@ -125,6 +125,11 @@ class RetryDecision:
     started: float
     next_delay: float = 0.0
     spent: int = 0
+    #: The organization the call is about (None: not known, as in member mode); the
+    #: retry record names it, so a batch's log says which organization each line is.
+    organization_id: str | None = None
+    #: Told of each retry (failed attempt number, its error, the delay): event hooks.
+    observer: Callable[[int, BaseException, float], None] | None = None
 
     def retrying(self) -> tenacity.AsyncRetrying:
         """The `AsyncRetrying` driven by this decision (built per call, never shared)."""
@@ -171,12 +176,17 @@ class RetryDecision:
 
     def log(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        organization = self.organization_id
         logger.info(
-            "retrying %s: attempt %d failed with %s (status=%s, request_id=%s); sleeping %.3fs",
+            "retrying %s: attempt %d failed with %s (status=%s, request_id=%s); sleeping %.3fs%s",
             self.operation,
             state.attempt_number,
             type(error).__name__,
             getattr(error, "status_code", None),
             getattr(error, "request_id", None),
             self.next_delay,
+            f" [organization {organization}]" if organization else "",
+            extra={"organization_id": organization},
         )
+        if self.observer is not None and error is not None:
+            self.observer(state.attempt_number, error, self.next_delay)

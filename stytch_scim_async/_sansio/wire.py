@@ -19,6 +19,7 @@ import attrs
 
 from .. import errors
 from .._version import __version__
+from .config import AppInfo
 from .convert import describe_error, structure
 from .endpoints import Endpoint, Mode
 from .validate import PLAIN_ID
@@ -36,9 +37,11 @@ __all__ = [
     "excerpt",
     "parse_response",
     "retry_after",
+    "user_agent",
 ]
 
 USER_AGENT = f"stytch-scim-async/{__version__}"
+"""The library's own `User-Agent` (an `AppInfo` is appended after it)."""
 EXCERPT_CHARS = 200
 _SECRET_VALUE = re.compile(r'("[^"]*(?:token|secret|jwt)[^"]*"\s*:\s*)"[^"]*"?', re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -86,6 +89,11 @@ class RequestHeaders:
     def with_extra(self, extra: Mapping[str, str]) -> RequestHeaders:
         """These headers plus `extra`."""
         return RequestHeaders({**self.mapping, **extra})
+
+
+def user_agent(app: AppInfo | None) -> str:
+    """The `User-Agent`: the library's, then the calling app's (see `AppInfo`)."""
+    return USER_AGENT if app is None else f"{USER_AGENT} {app.product()}"
 
 
 def basic_auth(user: str, password: str) -> str:

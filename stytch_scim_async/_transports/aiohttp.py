@@ -24,8 +24,9 @@ from multidict import CIMultiDict
 
 from .. import errors
 from .._sansio.config import Timeout
-from .._sansio.wire import Request
+from .._sansio.wire import Request, basic_auth
 from .base import MAX_BODY_BYTES, InFlight, not_sent
+from .proxy import ProxyRoute
 from .slots import Slots
 
 __all__ = ["ERRORS", "MAX_BODY_BYTES", "AiohttpTransport", "Failure", "map_error"]
@@ -139,11 +140,14 @@ class AiohttpTransport(InFlight):
         timeout: Timeout,
         max_connections: int,
         ssl_context: ssl.SSLContext | None,
+        proxy: ProxyRoute | None = None,
     ) -> None:
         super().__init__()
         self._session = session
         self._owns_session = session is None
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        #: The client's `Timeout`: a call passing another one (a view's) gets its own.
+        self._base = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
         self._slots = Slots(max_connections)
@@ -159,6 +163,12 @@ class AiohttpTransport(InFlight):
             self._request_options["raise_for_status"] = False
             if ssl_context is not None:
                 self._request_options["ssl"] = ssl_context
+        if proxy is not None:  # resolved and checked by `proxy.resolve_proxy`
+            self._request_options["proxy"] = proxy.url
+            if proxy.user is not None and proxy.password is not None:
+                # Sent on the CONNECT only (aiohttp's BasicAuth is deprecated).
+                credential = basic_auth(proxy.user, proxy.password.value or "")
+                self._request_options["proxy_headers"] = {"Proxy-Authorization": credential}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -176,13 +186,14 @@ class AiohttpTransport(InFlight):
         return self._session
 
     async def send(
-        self, request: Request, ends: float | None = None
+        self, request: Request, ends: float | None = None, attempt_timeout: Timeout | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One attempt: status, headers and (capped) body, or a `TransportError`.
 
-        `ends` (a `time.monotonic()` instant, the call's deadline) shortens this
-        attempt's timeout, never lengthens it; it is measured once a connection slot
-        is ours, and a request whose time ran out while queueing is not sent at all."""
+        `attempt_timeout` is the calling view's (None: the client's). `ends` (a
+        `time.monotonic()` instant, the call's deadline) shortens it, never lengthens
+        it; it is measured once a connection slot is ours, and a request whose time
+        ran out while queueing is not sent at all."""
         session = self._get_session()
         slots = self._slots
         if not slots.take():  # a free slot is taken without awaiting
@@ -197,6 +208,10 @@ class AiohttpTransport(InFlight):
         try:
             options = self._request_options
             timeout = self._timeout
+            own = attempt_timeout
+            if own is not None and own is not self._base and own != self._base:
+                timeout = aiohttp.ClientTimeout(total=own.total, connect=own.connect)
+                options = {**options, "timeout": timeout}
             if ends is not None:
                 limit = ends - time.monotonic()
                 if limit <= 0:
