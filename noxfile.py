@@ -99,6 +99,9 @@ def chaos(session: nox.Session) -> None:
         "-W",
         "error",
         "tests/provision/test_memory_chaos.py",
+        "tests/provision/test_memory_chaos_single.py",
+        "-k",
+        "under_chaos",
         "--hypothesis-show-statistics",
         env={"MEMORY_CHAOS_EXAMPLES": "20000"},
     )
