@@ -17,6 +17,7 @@ from unittest import mock
 import hypothesis
 
 import stytch_scim_async as scim
+from stytch_scim_async._engine import locks as locks_module
 from stytch_scim_async._engine import recovery as recovery_module
 from stytch_scim_async._provision import search as search_module
 from stytch_scim_async._transports import memory as memory_module
@@ -84,7 +85,8 @@ def run_virtual(
         stack.enter_context(mock.patch.object(recovery_module, "time", clock))
         stack.enter_context(mock.patch.object(memory_module, "time", clock))
         for window, size in windows:
-            stack.enter_context(mock.patch.object(search_module, window, size))
+            module = locks_module if window == "REMEMBERED_ORGANIZATIONS" else search_module
+            stack.enter_context(mock.patch.object(module, window, size))
         try:
             runner.run(main())
         finally:

@@ -100,8 +100,9 @@ class BatchPlan:
     on_abandoned_raises: int | None  # 0: no on_abandoned; n: its n-th call raises
     before_send_delay: float | None
     pause: float
-    #: The batch's windows shrunk (RECENT_IDS, SEARCH_CHUNK, SEARCH_PAGE) so that a
-    #: few rows cross them: repeats beyond the window, searches read ahead, pages.
+    #: The batch's windows shrunk (RECENT_IDS, SEARCH_CHUNK, SEARCH_PAGE, and the
+    #: organizations OrgLocks remembers) so that a few rows cross them: repeats beyond
+    #: the window, searches read ahead, pages, proofs older than what is remembered.
     windows: tuple[tuple[str, int], ...]
 
 
@@ -209,6 +210,7 @@ def batch_plans(draw: st.DrawFn) -> BatchPlan:
                 ("RECENT_IDS", (1, 2, 5)),
                 ("SEARCH_CHUNK", (1, 3)),
                 ("SEARCH_PAGE", (1, 2)),
+                ("REMEMBERED_ORGANIZATIONS", (1, 3)),
             )
             if draw(st.booleans())
         ),
