@@ -13,25 +13,32 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+#: The organization `emulator_process(groups=N)` seeds with one connection and N groups.
+GROUPS_ORGANIZATION = "organization-test-bench-groups"
+_KEYS = ("base_url", "project_id", "secret", "public_token", "groups_connection_id")
+
 
 @contextlib.contextmanager
-def emulator_process(*flags: str) -> Iterator[dict[str, str]]:
+def emulator_process(*flags: str, groups: int = 0) -> Iterator[dict[str, str]]:
     """Serve `python -m stytch_scim_async.testing` on a free port; yield its key=value
-    lines, plus `pid`."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stytch_scim_async.testing", "--port", "0", *flags],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    lines, plus `pid`. With `groups`, the same server is started by this module
+    instead (see `_serve_seeded`), `GROUPS_ORGANIZATION` holding a connection with
+    that many SCIM groups (`groups_connection_id`); no flags then."""
+    if groups:
+        assert not flags, "a seeded emulator takes no fault flags"
+        command = [sys.executable, __file__, "--groups", str(groups)]
+    else:
+        command = [sys.executable, "-m", "stytch_scim_async.testing", "--port", "0", *flags]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         info: dict[str, str] = {"pid": str(process.pid)}
-        while len(info) < 5:
+        while len(info) < (6 if groups else 5):
             line = process.stdout.readline()
             if not line:
                 raise RuntimeError("the emulator exited before it printed its address")
             key, _, value = line.strip().partition("=")
-            if key in ("base_url", "project_id", "secret", "public_token"):
+            if key in _KEYS:
                 info[key] = value
         yield info
     finally:
@@ -91,3 +98,32 @@ class Checks:
             print(f"{len(self.failures)} check(s) failed", file=sys.stderr)
             raise SystemExit(1)
         print("all checks passed")
+
+
+def _serve_seeded(groups: int) -> None:
+    """The emulator's own server with one connection of `groups` SCIM groups seeded
+    (an IdP's groups cannot be pushed over its HTTP routes), until SIGTERM."""
+    import asyncio
+    import signal
+
+    from stytch_scim_async.testing import StytchEmulator
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        async with StytchEmulator() as emulator:
+            connection = emulator.add_connection(GROUPS_ORGANIZATION, display_name="Okta")
+            for n in range(groups):
+                emulator.add_group(GROUPS_ORGANIZATION, connection["connection_id"], f"g{n}")
+            print(f"base_url={emulator.base_url}")
+            print(f"project_id={emulator.project_id}")
+            print(f"secret={emulator.secret}")
+            print(f"public_token={emulator.public_token}")
+            print(f"groups_connection_id={connection['connection_id']}", flush=True)
+            await stop.wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    _serve_seeded(int(sys.argv[sys.argv.index("--groups") + 1]))

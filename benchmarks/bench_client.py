@@ -1,21 +1,33 @@
-"""Client overhead against raw aiohttp, measured in one run against one emulator process.
+"""Client CPU against raw aiohttp and the official SDK, in one interleaved run against
+one emulator process.
 
-    python benchmarks/bench_client.py [--creates 3000] [--concurrency 16] [--rounds 5]
-        [--max-cpu-ratio R] [--max-rss-ratio R]
+    python benchmarks/bench_client.py [--creates 5000] [--gets 5000] [--pages 1000]
+        [--concurrency 64] [--rounds 5] [--max-cpu-ratio R] [--max-rss-ratio R]
 
-Prints, for the same server and the same machine:
-- client CPU time per create_connection, ours vs raw aiohttp doing the same POST
-  and `json()` (process CPU time of the client, the server is another process): the
-  median of each over the rounds, and the spread of the per-round ratios (each
-  round runs both, in alternating order);
-- where the difference goes: the pure core's decoding into models and building of
-  the request, timed alone against `json.loads` and a hand-built URL and body;
-- `import stytch_scim_async` wall time vs `import aiohttp` (median of fresh interpreters),
-  and the same with constructing a client (which imports aiohttp);
-- peak RSS of a process doing 5,000 creates, ours vs raw aiohttp.
+Each measurement is a fresh client process (so one client's garbage, caches and
+pool never reach another's), the emulator a process of its own; a round runs every
+client once, and the order of the clients changes from round to round (rotated,
+and reversed every other round). A client
+process warms up (200 calls: imports, the connection pool), then times N calls by
+its own CPU time (user + system) and reports it with its peak RSS. Printed, the
+medians over the rounds and the spread of the per-round ratios:
 
-Exits 1 when a create did not return its token, the emulator did not commit exactly
-the creates sent, or (when asked) a ratio is past the given maximum.
+- CPU per `create_connection`: ours, raw aiohttp (one session, `post(json=…)`,
+  `await resp.json()`, what a user writes by hand) and stytch-python's B2B client
+  (`scim.connection.create_async`, pointed at the emulator with
+  `environment="http://127.0.0.1:…/"`: its `custom_base_url` accepts https only);
+- CPU per `get_connection`, and per page of `iter_groups` (one page of 100 groups),
+  against raw aiohttp and the SDK doing the same GET;
+- for each, the floor: aiohttp at its lowest well-supported level (prebuilt
+  CIMultiDict headers and body bytes, `session.request` awaited, `read()` and
+  `json.loads`, no checks, no models), what no client over aiohttp goes below;
+- `import aiohttp` against importing the package and constructing a first client
+  (medians of 15 fresh interpreters);
+- peak RSS of the create processes (5,000 creates after the warm-up), ours vs raw.
+
+Exits 1 when a call did not return what it must (a token, a connection, 100 groups),
+the emulator did not commit exactly the creates sent (or saw a duplicate), or (when
+asked) a ratio is past the given maximum.
 """
 
 from __future__ import annotations
@@ -28,237 +40,373 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Callable
+import warnings
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import Checks, control, emulator_process, peak_rss_mib
+from _server import GROUPS_ORGANIZATION, Checks, control, emulator_process, peak_rss_mib
+
+KINDS = ("ours", "raw", "sdk", "floor")
 
 
-async def run_raw(info: dict[str, str], orgs: list[str], concurrency: int) -> None:
-    import aiohttp
+def order(r: int) -> tuple[str, ...]:
+    """Round r's order of the clients: rotated by r, reversed every other round."""
+    shift = r % len(KINDS)
+    turned = KINDS[shift:] + KINDS[:shift]
+    return turned if r % 2 == 0 else turned[::-1]
 
-    auth = base64.b64encode(f"{info['project_id']}:{info['secret']}".encode()).decode()
-    headers = {"Authorization": f"Basic {auth}"}
-    semaphore = asyncio.Semaphore(concurrency)
-    async with aiohttp.ClientSession() as session:
 
-        async def one(org: str) -> None:
-            async with semaphore:
-                # What a user writes by hand: the idiomatic aiohttp call, body per request.
-                url = f"{info['base_url']}/v1/b2b/scim/{org}/connection"
+WARM_UP = 200
+GROUPS = 100
+Call = Callable[[str], Awaitable[None]]
+
+
+# -- the clients: each yields `call(organization_id)` inside its session ------------
+
+
+class _Raw:
+    """Raw aiohttp as a user writes it: one session, the idiomatic calls."""
+
+    def __init__(self, info: dict[str, str]) -> None:
+        auth = base64.b64encode(f"{info['project_id']}:{info['secret']}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {auth}"}
+        self.base = info["base_url"] + "/v1/b2b/scim/"
+        self.groups_connection = info["groups_connection_id"]
+
+    async def run(self, op: str, orgs: Iterator[str], concurrency: int) -> None:
+        import aiohttp
+
+        headers, base = self.headers, self.base
+        async with aiohttp.ClientSession() as session:
+
+            async def create(org: str) -> None:
                 payload = {"display_name": "Okta", "identity_provider": "okta"}
+                url = f"{base}{org}/connection"
                 async with session.post(url, json=payload, headers=headers) as response:
                     data = await response.json()
                     assert data["connection"]["bearer_token"]
 
-        await asyncio.gather(*(one(org) for org in orgs))
+            async def get(org: str) -> None:
+                async with session.get(f"{base}{org}/connection", headers=headers) as response:
+                    data = await response.json()
+                    assert data["connection"]["connection_id"]
+
+            async def groups(org: str) -> None:
+                url = f"{base}{org}/connection/{self.groups_connection}"
+                async with session.get(url, headers=headers) as response:
+                    data = await response.json()
+                    assert len(data["scim_groups"]) == GROUPS and not data.get("next_cursor")
+
+            await _workers({"create": create, "get": get, "groups": groups}[op], orgs, concurrency)
 
 
-async def run_ours(info: dict[str, str], orgs: list[str], concurrency: int) -> None:
-    import stytch_scim_async as scim
+class _Floor(_Raw):
+    """aiohttp at its lowest well-supported level, as this client uses it: headers
+    built once as a CIMultiDict, the body bytes prebuilt, `session.request` awaited,
+    the body read and `json.loads`-ed, the response released; no checks, no models.
+    What no aiohttp client can go below."""
 
-    semaphore = asyncio.Semaphore(concurrency)
-    async with scim.SCIMClient(info["project_id"], info["secret"], base_url=info["base_url"]) as c:
+    async def run(self, op: str, orgs: Iterator[str], concurrency: int) -> None:
+        import aiohttp
+        from multidict import CIMultiDict
 
-        async def one(org: str) -> None:
-            async with semaphore:
-                created = await c.create_connection(
+        headers = CIMultiDict({**self.headers, "Content-Type": "application/json"})
+        base = self.base
+        body = b'{"display_name":"Okta","identity_provider":"okta"}'
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def exchange(method: str, url: str, data: bytes | None) -> Any:
+                response = await session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False
+                )
+                try:
+                    raw = await response.read()
+                finally:
+                    response.release()
+                return json.loads(raw.decode())
+
+            async def create(org: str) -> None:
+                data = await exchange("POST", f"{base}{org}/connection", body)
+                assert data["connection"]["bearer_token"]
+
+            async def get(org: str) -> None:
+                data = await exchange("GET", f"{base}{org}/connection", None)
+                assert data["connection"]["connection_id"]
+
+            async def groups(org: str) -> None:
+                url = f"{base}{org}/connection/{self.groups_connection}"
+                data = await exchange("GET", url, None)
+                assert len(data["scim_groups"]) == GROUPS and not data.get("next_cursor")
+
+            await _workers({"create": create, "get": get, "groups": groups}[op], orgs, concurrency)
+
+
+class _Ours:
+    """This client."""
+
+    def __init__(self, info: dict[str, str]) -> None:
+        self.info = info
+
+    async def run(self, op: str, orgs: Iterator[str], concurrency: int) -> None:
+        import stytch_scim_async as scim
+
+        info = self.info
+        connection_id = info["groups_connection_id"]
+        async with scim.SCIMClient(
+            info["project_id"], info["secret"], base_url=info["base_url"]
+        ) as client:
+
+            async def create(org: str) -> None:
+                created = await client.create_connection(
                     org, display_name="Okta", identity_provider="okta"
                 )
                 assert created.connection.bearer_token
 
-        await asyncio.gather(*(one(org) for org in orgs))
+            async def get(org: str) -> None:
+                got = await client.get_connection(org)
+                assert got.connection is not None
+
+            async def groups(org: str) -> None:
+                count = 0
+                async for _ in client.iter_groups(org, connection_id):
+                    count += 1
+                assert count == GROUPS
+
+            await _workers({"create": create, "get": get, "groups": groups}[op], orgs, concurrency)
 
 
-RUNNERS = {"raw": run_raw, "ours": run_ours}
+class _SDK:
+    """stytch-python's B2B client, its async methods."""
+
+    def __init__(self, info: dict[str, str]) -> None:
+        self.info = info
+
+    async def run(self, op: str, orgs: Iterator[str], concurrency: int) -> None:
+        from stytch import B2BClient
+
+        warnings.simplefilter("ignore")  # its aiohttp.BasicAuth use; its test-env notice
+        info = self.info
+        connection_id = info["groups_connection_id"]
+        # environment= is returned as the base URL when it is not "test"/"live";
+        # custom_base_url= would refuse plain http.
+        async with B2BClient(
+            info["project_id"], info["secret"], environment=info["base_url"] + "/"
+        ) as client:
+            api = client.scim.connection
+
+            async def create(org: str) -> None:
+                created = await api.create_async(org, display_name="Okta", identity_provider="okta")
+                assert created.connection is not None and created.connection.bearer_token
+
+            async def get(org: str) -> None:
+                got = await api.get_async(org)
+                assert got.connection is not None
+
+            async def groups(org: str) -> None:
+                page = await api.get_groups_async(org, connection_id)
+                assert len(page.scim_groups) == GROUPS and not page.next_cursor
+
+            await _workers({"create": create, "get": get, "groups": groups}[op], orgs, concurrency)
 
 
-def cpu_per_create(info: dict[str, str], kind: str, n: int, concurrency: int, tag: str) -> float:
-    orgs = [f"organization-test-{tag}-{kind}-{i}" for i in range(n)]
-    started = time.process_time()
-    asyncio.run(RUNNERS[kind](info, orgs, concurrency))
-    return (time.process_time() - started) / n
+CLIENTS: dict[str, Callable[[dict[str, str]], Any]] = {
+    "raw": _Raw,
+    "ours": _Ours,
+    "sdk": _SDK,
+    "floor": _Floor,
+}
 
 
-def per_call(function: Callable[[], object], calls: int = 20_000, repeats: int = 5) -> float:
-    """Seconds per call of `function`, the best of `repeats` loops."""
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(calls):
-            function()
-        best = min(best, (time.perf_counter() - started) / calls)
-    return best
+async def _workers(call: Call, orgs: Iterator[str], concurrency: int) -> None:
+    """`concurrency` workers calling `call` on the organizations until none is left."""
+
+    async def worker() -> None:
+        for org in orgs:
+            await call(org)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def core_parts(info: dict[str, str]) -> dict[str, float]:
-    """The pure core's share of a create, timed without I/O against the naive work."""
-    from datetime import UTC, datetime
+def _organizations(op: str, tag: str, n: int, creates: int) -> list[str]:
+    if op == "create":
+        return [f"organization-test-{tag}-{i}" for i in range(n)]
+    return [GROUPS_ORGANIZATION] * n  # seeded with a connection (and its groups)
 
-    from stytch_scim_async._sansio.endpoints import ENDPOINTS, Mode
-    from stytch_scim_async._sansio.validate import (
-        check_id,
-        check_identity_provider,
-        check_optional_text,
+
+def child(kind: str, op: str, n: int, concurrency: int, tag: str, creates: int, info: str) -> None:
+    """One client process: warm up, time `n` calls by CPU time, print JSON."""
+    settings = json.loads(info)
+    client = CLIENTS[kind](settings)
+
+    async def both() -> float:
+        await client.run(op, iter(_organizations(op, f"{tag}-warm", WARM_UP, creates)), concurrency)
+        orgs = iter(_organizations(op, tag, n, creates))
+        started = time.process_time()
+        await client.run(op, orgs, concurrency)
+        return time.process_time() - started
+
+    cpu = asyncio.run(both())
+    print(json.dumps({"cpu_per_call": cpu / n, "peak_rss_mib": peak_rss_mib()}))
+
+
+def run_child(
+    info: dict[str, str], kind: str, op: str, n: int, args: argparse.Namespace, tag: str
+) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            kind,
+            op,
+            str(n),
+            tag,
+            "--concurrency",
+            str(args.concurrency),
+            "--creates",
+            str(args.creates),
+            "--info",
+            json.dumps(info),
+        ],
+        capture_output=True,
+        text=True,
     )
-    from stytch_scim_async._sansio.wire import build_request, parse_response
-
-    auth = base64.b64encode(f"{info['project_id']}:{info['secret']}".encode()).decode()
-    request = urllib.request.Request(  # noqa: S310 - the loopback emulator
-        info["base_url"] + "/v1/b2b/scim/organization-test-parts/connection",
-        data=b'{"display_name": "Okta", "identity_provider": "okta"}',
-        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:  # noqa: S310
-        body = response.read()
-    endpoint, now = ENDPOINTS["create"], datetime.now(UTC)
-    headers = {"Authorization": f"Basic {auth}"}
-    base = info["base_url"]
-
-    def build() -> object:
-        params = {
-            "organization_id": check_id("organization_id", "organization-test-parts"),
-            "display_name": check_optional_text("display_name", "Okta"),
-            "identity_provider": check_identity_provider("okta"),
-        }
-        return build_request(endpoint, Mode.PROJECT, base, params, headers)
-
-    def build_by_hand() -> object:
-        payload = {"display_name": "Okta", "identity_provider": "okta"}
-        return f"{base}/v1/b2b/scim/organization-test-parts/connection", json.dumps(payload)
-
-    return {
-        "decode": per_call(lambda: parse_response(endpoint, 200, {}, body, now)),
-        "json_loads": per_call(lambda: json.loads(body)),
-        "build": per_call(build),
-        "build_by_hand": per_call(build_by_hand),
-    }
+    if out.returncode:
+        print(out.stderr, file=sys.stderr)
+        raise SystemExit(f"the {kind} {op} process failed (a call did not return what it must)")
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
-def import_time(statement: str, runs: int = 15) -> float:
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    samples = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            ).stdout
+def import_times(statements: dict[str, str], runs: int = 15) -> dict[str, float]:
+    """Median wall time of each statement in fresh interpreters, run interleaved (one of
+    each per round) so that a busy spell of the machine hits them all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in statements}
+    for _ in range(runs):
+        for name, statement in statements.items():
+            code = f"import time; t = time.perf_counter(); {statement}; "
+            code += "print(time.perf_counter() - t)"
+            out = subprocess.run(
+                [sys.executable, "-W", "ignore", "-c", code],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            samples[name].append(float(out.stdout))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _line(label: str, samples: dict[str, list[float]], kinds: tuple[str, ...], unit: str) -> str:
+    medians = {kind: statistics.median(samples[kind]) for kind in kinds}
+    parts = [f"{kind} {medians[kind] * 1e6:.0f} {unit}" for kind in kinds]
+    ratios = []
+    for base in kinds[1:]:
+        per_round = sorted(o / b for o, b in zip(samples["ours"], samples[base], strict=True))
+        ratios.append(
+            f"ours/{base} {medians['ours'] / medians[base]:.3f} "
+            f"(per round {per_round[0]:.3f} to {per_round[-1]:.3f})"
         )
-        for _ in range(runs)
-    ]
-    return statistics.median(samples)
-
-
-def peak_rss_child(kind: str, n: int, concurrency: int, checks: Checks) -> float:
-    with emulator_process() as info:
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--rss-child",
-                kind,
-                "--creates",
-                str(n),
-                "--concurrency",
-                str(concurrency),
-                "--info",
-                json.dumps(info),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        committed = control(info, "/_stats")["creates_committed"]
-    checks.expect(committed == n, f"RSS run ({kind}): {committed} creates committed of {n}")
-    return float(out.stdout.strip())
+    return f"{label}: " + ", ".join(parts) + "; " + ", ".join(ratios)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--creates", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--creates", type=int, default=5000)
+    parser.add_argument("--gets", type=int, default=5000)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--rss-creates", type=int, default=5000)
-    parser.add_argument("--max-cpu-ratio", type=float, help="exit 1 if the CPU ratio is above")
-    parser.add_argument("--max-rss-ratio", type=float, help="exit 1 if the RSS ratio is above")
-    parser.add_argument("--rss-child", choices=sorted(RUNNERS))
+    parser.add_argument("--max-cpu-ratio", type=float, help="exit 1 if ours/raw is above")
+    parser.add_argument("--max-rss-ratio", type=float, help="exit 1 if ours/raw RSS is above")
+    parser.add_argument("--quick", action="store_true", help="CPU only: no import, no RSS")
+    parser.add_argument("--ops", default=",".join(OPS), help="comma-separated: create,get,groups")
+    parser.add_argument("--child", nargs=4, metavar=("KIND", "OP", "N", "TAG"))
     parser.add_argument("--info")
     args = parser.parse_args()
 
-    if args.rss_child:  # a child process measuring its own peak RSS
-        info = json.loads(args.info)
-        orgs = [f"organization-test-rss-{i}" for i in range(args.creates)]
-        asyncio.run(RUNNERS[args.rss_child](info, orgs, args.concurrency))
-        print(peak_rss_mib())
+    if args.child:
+        kind, op, n, tag = args.child
+        child(kind, op, int(n), args.concurrency, tag, args.creates, args.info)
         return
 
     checks = Checks()
-    with emulator_process() as info:
-        # Warm up both paths (imports, connection pool) before measuring.
-        cpu_per_create(info, "raw", 200, args.concurrency, "warm")
-        cpu_per_create(info, "ours", 200, args.concurrency, "warm")
-        samples: dict[str, list[float]] = {"raw": [], "ours": []}
-        for r in range(args.rounds):
-            for kind in ("raw", "ours") if r % 2 == 0 else ("ours", "raw"):
-                samples[kind].append(
-                    cpu_per_create(info, kind, args.creates, args.concurrency, f"r{r}")
-                )
+    ops = [op for op in OPS if op in args.ops.split(",")]
+    cpu: dict[str, dict[str, list[float]]] = {op: {k: [] for k in KINDS} for op in OPS}
+    rss: dict[str, list[float]] = {k: [] for k in KINDS}
+    sizes = {"create": args.creates, "get": args.gets, "groups": args.pages}
+    with emulator_process(groups=GROUPS) as info:
+        for op in ops:
+            for r in range(args.rounds):
+                for kind in order(r):
+                    result = run_child(info, kind, op, sizes[op], args, f"r{r}-{kind}")
+                    cpu[op][kind].append(result["cpu_per_call"])
+                    if op == "create":
+                        rss[kind].append(result["peak_rss_mib"])
         stats = control(info, "/_stats")
-        sent = 400 + 2 * args.rounds * args.creates
-        checks.expect(
-            stats["creates_committed"] == sent and stats["duplicates"] == 0,
-            f"{stats['creates_committed']} creates committed of {sent}, "
-            f"{stats['duplicates']} duplicates",
-        )
-        parts = core_parts(info)
-    raw = statistics.median(samples["raw"])
-    ours = statistics.median(samples["ours"])
-    ratios = sorted(o / r for o, r in zip(samples["ours"], samples["raw"], strict=True))
-    print(
-        f"CPU per create: raw aiohttp {raw * 1e6:.0f} µs, stytch-scim-async {ours * 1e6:.0f} µs, "
-        f"ratio {ours / raw:.3f} (medians of {args.rounds} rounds x {args.creates} creates, "
-        f"concurrency {args.concurrency}); per-round ratios {ratios[0]:.3f} to {ratios[-1]:.3f}"
+    sent = args.rounds * len(KINDS) * (args.creates + WARM_UP) if "create" in ops else 0
+    checks.expect(
+        stats["creates_committed"] == sent and stats["duplicates"] == 0,
+        f"{stats['creates_committed']} creates committed of {sent}, "
+        f"{stats['duplicates']} duplicates",
     )
-    decode, build = parts["decode"] - parts["json_loads"], parts["build"] - parts["build_by_hand"]
-    print(
-        f"where it goes: decoding into models {parts['decode'] * 1e6:.1f} µs "
-        f"(json.loads alone {parts['json_loads'] * 1e6:.1f} µs: +{decode * 1e6:.1f} µs); "
-        f"validating and building the request {parts['build'] * 1e6:.1f} µs "
-        f"(URL and json.dumps by hand {parts['build_by_hand'] * 1e6:.1f} µs: "
-        f"+{build * 1e6:.1f} µs); the remaining +{(ours - raw - decode - build) * 1e6:.1f} µs "
-        "is the engine and the coroutine frames around the I/O"
-    )
+    common = f"medians of {args.rounds} rounds, concurrency {args.concurrency}"
+    print(f"CPU per call, µs ({common}, each client a fresh process per round):")
+    labels = {
+        "create": f"  create x {args.creates}",
+        "get": f"  get_connection x {args.gets}",
+        "groups": f"  iter_groups, one page of {GROUPS} x {args.pages}",
+    }
+    for op in ops:
+        print(_line(labels[op], cpu[op], ("ours", "raw", "sdk", "floor"), "µs"))
+    if args.quick:
+        checks.exit()
+        return
 
-    t_aiohttp = import_time("import aiohttp")
-    t_ours = import_time("import stytch_scim_async")
-    t_client = import_time("import stytch_scim_async as s; s.SCIMClient('project-test-x', 'y')")
+    times = import_times(
+        {
+            "aiohttp": "import aiohttp",
+            "ours": "import stytch_scim_async",
+            "client": "import stytch_scim_async as s; s.SCIMClient('project-test-x', 'y')",
+        }
+    )
+    t_aiohttp, t_ours, t_client = times["aiohttp"], times["ours"], times["client"]
     print(
         f"import: aiohttp {t_aiohttp * 1e3:.1f} ms, stytch_scim_async {t_ours * 1e3:.1f} ms "
-        f"(ratio {t_ours / t_aiohttp:.2f}); with a client constructed {t_client * 1e3:.1f} ms "
-        f"(ratio {t_client / t_aiohttp:.2f}) (medians of 15 fresh interpreters)"
+        f"(ratio {t_ours / t_aiohttp:.2f}); with a first client constructed "
+        f"{t_client * 1e3:.1f} ms (ratio {t_client / t_aiohttp:.2f}) "
+        "(medians of 15 fresh interpreters each, interleaved)"
     )
-
-    rss_raw = peak_rss_child("raw", args.rss_creates, args.concurrency, checks)
-    rss_ours = peak_rss_child("ours", args.rss_creates, args.concurrency, checks)
+    if "create" not in ops:
+        checks.exit()
+        return
+    peaks = {kind: statistics.median(rss[kind]) for kind in KINDS}
     print(
-        f"peak RSS, {args.rss_creates} creates: raw aiohttp {rss_raw:.1f} MiB, "
-        f"stytch-scim-async {rss_ours:.1f} MiB (ratio {rss_ours / rss_raw:.2f})"
+        f"peak RSS of a create process ({args.creates} creates after {WARM_UP} warm-up, "
+        f"median of {args.rounds}): ours {peaks['ours']:.1f} MiB, raw aiohttp "
+        f"{peaks['raw']:.1f} MiB (ours - raw {peaks['ours'] - peaks['raw']:+.1f} MiB), "
+        f"sdk {peaks['sdk']:.1f} MiB"
     )
+    ratio = statistics.median(cpu["create"]["ours"]) / statistics.median(cpu["create"]["raw"])
     if args.max_cpu_ratio is not None:
         checks.expect(
-            ours / raw <= args.max_cpu_ratio,
-            f"CPU ratio {ours / raw:.3f} is above --max-cpu-ratio {args.max_cpu_ratio}",
+            ratio <= args.max_cpu_ratio,
+            f"create CPU ratio {ratio:.3f} is above --max-cpu-ratio {args.max_cpu_ratio}",
         )
     if args.max_rss_ratio is not None:
+        rss_ratio = peaks["ours"] / peaks["raw"]
         checks.expect(
-            rss_ours / rss_raw <= args.max_rss_ratio,
-            f"RSS ratio {rss_ours / rss_raw:.2f} is above --max-rss-ratio {args.max_rss_ratio}",
+            rss_ratio <= args.max_rss_ratio,
+            f"RSS ratio {rss_ratio:.2f} is above --max-rss-ratio {args.max_rss_ratio}",
         )
     checks.exit()
 
+
+OPS = ("create", "get", "groups")
 
 if __name__ == "__main__":
     main()

@@ -8,19 +8,13 @@ in `stytch_scim_async.errors` (also re-exported here); the emulator for tests is
 
 from __future__ import annotations
 
-from . import errors
-from ._clients.member import MemberSCIMClient
+from typing import TYPE_CHECKING, Any
+
+from . import errors, hooks
 from ._clients.project import SCIMClient
 from ._policy.retry import RetryPolicy
 from ._policy.throttle import AdaptiveRateLimiter, RetryBudget
-from ._provision.handover import ProvisionAbandonedError, ProvisionBatch
-from ._provision.records import (
-    ProvisionOutcome,
-    ProvisionProgress,
-    ProvisionRequest,
-    ProvisionStatus,
-)
-from ._sansio.config import Timeout
+from ._sansio.config import AppInfo, Timeout
 from ._version import __version__
 from .errors import (
     APIStatusError,
@@ -60,9 +54,20 @@ from .models import (
     UpdateConnectionResponse,
 )
 
+if TYPE_CHECKING:
+    from ._clients.member import MemberSCIMClient
+    from ._provision.handover import ProvisionAbandonedError, ProvisionBatch
+    from ._provision.records import (
+        ProvisionOutcome,
+        ProvisionProgress,
+        ProvisionRequest,
+        ProvisionStatus,
+    )
+
 __all__ = [
     "APIStatusError",
     "AdaptiveRateLimiter",
+    "AppInfo",
     "BadRequestError",
     "ClientClosedError",
     "ConnectError",
@@ -108,4 +113,32 @@ __all__ = [
     "UpdateConnectionResponse",
     "__version__",
     "errors",
+    "hooks",
 ]
+
+# Imported at first use: constructing a `SCIMClient` needs neither the member client
+# nor the batch machinery, and importing them would cost every process that starts.
+_LAZY = {
+    "MemberSCIMClient": "._clients.member",
+    "ProvisionAbandonedError": "._provision.handover",
+    "ProvisionBatch": "._provision.handover",
+    "ProvisionOutcome": "._provision.records",
+    "ProvisionProgress": "._provision.records",
+    "ProvisionRequest": "._provision.records",
+    "ProvisionStatus": "._provision.records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

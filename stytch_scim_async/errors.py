@@ -94,7 +94,9 @@ class InvalidRequestError(StytchSCIMError, ValueError):
 
     def __init__(self, argument: str, problem: str) -> None:
         self.argument = argument
+        """The parameter that was wrong, as the caller named it."""
         self.problem = problem
+        """What was wrong with it."""
         super().__init__(f"{argument}: {problem}")
 
 
@@ -114,13 +116,21 @@ class APIStatusError(StytchSCIMError):
         attempts: int = 1,
     ) -> None:
         self.status_code = status_code
+        """The HTTP status Stytch (or a proxy) answered with."""
         self.request_id = request_id
+        """Stytch's id of the request, when the body had one: quote it to Stytch's support."""
         self.error_type = error_type
+        """Stytch's machine-readable reason (`session_authorization_error`, ...), when given."""
         self.error_message = error_message
+        """Stytch's explanation for people, when given."""
         self.error_url = error_url
+        """Stytch's page about this error, when given."""
         self.error_details = error_details
+        """Stytch's structured details, when given (any JSON value)."""
         self.body_excerpt = body_excerpt
+        """The start of a body that was not Stytch's JSON (a proxy's HTML page)."""
         self.attempts = attempts
+        """How many HTTP attempts the failed call made."""
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -153,6 +163,7 @@ class ConnectionExistsError(BadRequestError):
 
     def __init__(self, *, connection_id: str | None = None, **kwargs: Any) -> None:
         self.connection_id = connection_id
+        """The existing connection, when the client looked; None otherwise."""
         super().__init__(**kwargs)
 
 
@@ -216,6 +227,8 @@ class RateLimitError(APIStatusError):
 
     def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
+        """Seconds Stytch asked to wait (`Retry-After`), or None when it said nothing (its usual
+        case)."""
         super().__init__(**kwargs)
 
 
@@ -232,9 +245,11 @@ class TransportError(StytchSCIMError):
     does not tell, as repeating it is harmless anyway."""
 
     sent: bool = True
+    """False when the request certainly never reached Stytch, so nothing can have been committed."""
 
     def __init__(self, message: str, *, attempts: int = 1, sent: bool | None = None) -> None:
         self.attempts = attempts
+        """How many HTTP attempts the failed call made."""
         if sent is not None:
             self.sent = sent
         super().__init__(message)
@@ -247,6 +262,7 @@ class ConnectError(TransportError):
     """The connection could not be made, so the request never reached Stytch."""
 
     sent = False
+    """Always False: a connection that was never made carried nothing."""
 
 
 class RequestTimeoutError(TransportError):
@@ -268,10 +284,15 @@ class ResponseDecodeError(StytchSCIMError):
         attempts: int = 1,
     ) -> None:
         self.problem = problem
+        """What was wrong with the body (not JSON, a field missing or of the wrong type)."""
         self.status_code = status_code
+        """The 2xx status the undecodable body came with."""
         self.request_id = request_id
+        """Stytch's id of the request, when it could be read."""
         self.body_excerpt = body_excerpt
+        """The start of the body, for the logs."""
         self.attempts = attempts
+        """How many HTTP attempts the failed call made."""
         super().__init__(problem)
 
     def __str__(self) -> str:
@@ -306,10 +327,16 @@ class TokenLostError(StytchSCIMError):
         proven: bool = True,
     ) -> None:
         self.connection = connection
+        """The connection as Stytch reports it now: rotate it to get a token."""
         self.attempts = attempts
+        """How many HTTP attempts the failed call made."""
         self.next_bearer_token = next_bearer_token
+        """A token a recovery rotation obtained but Stytch did not confirm live; None otherwise. A
+        secret."""
         self.proven = proven
+        """True when evidence says the connection is this call's own, so rotating it is safe."""
         self.may_have_committed = True
+        """Always True: the connection exists, so the call may well have made it."""
         super().__init__(connection.connection_id)
 
     def __repr__(self) -> str:

@@ -3,72 +3,62 @@
 Install with the `fastapi` extra (`pip install "stytch-scim-async[fastapi]"`). Importing
 `stytch_scim_async` never imports FastAPI; only importing this module does.
 
-```python
-from fastapi import FastAPI
-
-import stytch_scim_async as scim
-from stytch_scim_async.fastapi import SCIMClientDep, install_error_handlers, scim_lifespan
-
-app = FastAPI(lifespan=scim_lifespan(lambda: scim.SCIMClient()))
-install_error_handlers(app)
-
-
-@app.get("/orgs/{organization_id}/scim")
-async def show(organization_id: str, client: SCIMClientDep) -> dict[str, object]:
-    response = await client.get_connection(organization_id)
-    return {"connection_id": response.connection and response.connection.connection_id}
-```
-
-How `install_error_handlers` answers the app's own callers (every body is
-`{"error", "message", "request_id"}`, with Stytch's request id when there was one):
-
-| raised | status | why |
-|---|---|---|
-| `InvalidRequestError` | 422 | the caller's input was rejected before any I/O (`argument`) |
-| `ClientClosedError` | 503 | the app is shutting down (with `Retry-After: 1`) |
-| `ConnectionExistsError` | 409 | the organization already has a connection |
-| `SDKOriginNotAllowedError` | 502 | *our* member mode is refused its origin; details withheld |
-| `CustomDomainRequiredError` | 502 | *our* member mode needs the custom domain; details withheld |
-| `BadRequestError` | 400 | Stytch rejected the content |
-| `UnauthorizedError` | 502 | *our* project credentials are wrong; details are withheld |
-| `ForbiddenError` | 403 | the Member's role (RBAC) or tenancy forbids it |
-| `NotFoundError` `session_not_found` | 401 | the caller's session is unknown or expired |
-| `NotFoundError` | 404 | the organization does not exist |
-| `RateLimitError` | 503 | with `Retry-After` (seconds, rounded up, at least 1) |
-| `RequestTimeoutError` | 504 | Stytch did not answer in time |
-| `ServerError`, `TransportError`, `ResponseDecodeError` | 502 | Stytch (or the path to it) failed |
-| `TokenLostError` | 502 | the connection exists but its token was lost: rotate it |
+`scim_lifespan` owns the app's one client; `SCIMClientDep` hands it to request
+handlers under `INTERACTIVE_RETRY` (a person is waiting: a few seconds and two
+attempts at most), and `scim_client(policy)` picks another policy for one route;
+`install_error_handlers` answers every failure, the library's and FastAPI's own, in
+one JSON shape (`{"error", "message", "request_id"}`). The FastAPI guide
+(docs/fastapi.md) shows each in use and has the full table of answers.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any, Final, TypeVar, overload
+from http import HTTPStatus
+from typing import Annotated, Any, Final, NamedTuple, TypeVar, overload
 
 from fastapi import Depends
+from fastapi.exceptions import RequestValidationError
 from fastapi.requests import HTTPConnection, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 
 from . import errors
 from ._clients.project import SCIMClient
+from ._policy.retry import RetryPolicy
 
 __all__ = [
+    "INTERACTIVE_RETRY",
     "STATE_KEY",
     "SCIMClientDep",
     "error_response",
     "get_scim_client",
     "install_error_handlers",
+    "scim_client",
     "scim_lifespan",
 ]
 
 _logger = logging.getLogger("stytch_scim_async.fastapi")
 
 STATE_KEY: Final = "scim_client"
-"""The `app.state` attribute that holds the client while the app runs."""
+"""`"scim_client"`: the `app.state` attribute that holds the client while the app runs."""
+
+INTERACTIVE_RETRY: Final = RetryPolicy(
+    max_attempts=2, initial_delay=0.2, max_delay=0.5, max_retry_after=1.0, deadline=4.0
+)
+"""The retry policy `SCIMClientDep` gives request handlers: a person is waiting.
+
+At most two attempts, at most 0.5 s of backoff, a `Retry-After` slept only when it
+is at most 1 s, and a deadline of 4 s for the whole call; beyond that the handler
+answers at once (429 or 503 with a `Retry-After` the caller can honour) instead of
+holding the request for as long as a batch would wait. A create whose attempt may
+have committed still gets one attempt's timeout more to find out, so its token is
+never dropped: see `RetryPolicy.deadline`."""
 
 _AppT = TypeVar("_AppT", bound=Starlette)
 
@@ -134,8 +124,9 @@ def scim_lifespan(
 
 
 def get_scim_client(connection: HTTPConnection) -> SCIMClient:
-    """The app's `SCIMClient`, for `Depends`: handlers share the lifespan's client
-    instead of building (and forgetting to close) their own."""
+    """The app's `SCIMClient` as its factory built it, with the factory's own retry
+    policy: for work that may wait as long as a batch does (a background task, a
+    `Depends` of a route that runs like one). Request handlers take `SCIMClientDep`."""
     client = getattr(connection.app.state, STATE_KEY, None)
     if not isinstance(client, SCIMClient):
         raise RuntimeError(
@@ -145,8 +136,41 @@ def get_scim_client(connection: HTTPConnection) -> SCIMClient:
     return client
 
 
-SCIMClientDep = Annotated[SCIMClient, Depends(get_scim_client)]
-"""`client: SCIMClientDep` in a handler's signature injects the app's client."""
+def scim_client(
+    retry: RetryPolicy | None = INTERACTIVE_RETRY,
+) -> Callable[[HTTPConnection], SCIMClient]:
+    """A dependency that hands a route the app's client under `retry`, so each route
+    waits as long as its caller can: `Depends(scim_client(RetryPolicy(deadline=30)))`
+    for a slow admin job, `scim_client(None)` for the factory's own policy.
+
+    The view shares the app client's connection pool, retry budget and rate limiter
+    (`SCIMClient.with_retry`); one view per app client is kept, not one per request.
+    """
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise TypeError("retry must be a RetryPolicy or None")
+    views: weakref.WeakKeyDictionary[SCIMClient, SCIMClient] = weakref.WeakKeyDictionary()
+
+    def dependency(connection: HTTPConnection) -> SCIMClient:
+        client = get_scim_client(connection)
+        if retry is None:
+            return client
+        view = views.get(client)
+        if view is None:
+            view = views[client] = client.with_retry(retry)
+        return view
+
+    return dependency
+
+
+SCIMClientDep = Annotated[SCIMClient, Depends(scim_client())]
+"""`Annotated[SCIMClient, Depends(scim_client())]`: `client: SCIMClientDep` in a
+handler's signature injects the app's client under `INTERACTIVE_RETRY`, so no request
+waits out a long `Retry-After`."""
+
+#: Seconds for `Retry-After` when Stytch gave none: a throttle (Stytch counts per
+#: clock second or longer), and an outage or overload (the handler retried already).
+_THROTTLED_RETRY_AFTER: Final = 1
+_UNAVAILABLE_RETRY_AFTER: Final = 5
 
 
 def _body(error: str, message: str, request_id: str | None, **extra: Any) -> dict[str, Any]:
@@ -155,126 +179,88 @@ def _body(error: str, message: str, request_id: str | None, **extra: Any) -> dic
 
 def _retry_after_seconds(retry_after: float | None) -> int:
     if retry_after is None or not math.isfinite(retry_after):
-        return 1
+        return _THROTTLED_RETRY_AFTER
     return max(1, math.ceil(retry_after))
 
 
-_MISCONFIGURED = (
-    "upstream_misconfigured",
-    "The server's access to its identity service is misconfigured.",
-)
+class _Row(NamedTuple):
+    status: int  # a 503 also gets `Retry-After`: the caller may try again later
+    error: str  # when Stytch gave no error_type, or it is not passed on
+    message: str
+    passed_on: bool = False  # Stytch's own error_type/error_message reach the caller
 
-#: First match wins: (error class, status, `error` when Stytch gave no error_type, message,
-#: whether Stytch's own error_type/error_message are passed on to the caller).
-_TABLE: Final[tuple[tuple[type[errors.StytchSCIMError], int, str, str, bool], ...]] = (
-    (
-        errors.ConnectionExistsError,
-        409,
-        "active_scim_connection_exists",
-        "The organization already has a SCIM connection.",
-        True,
-    ),
-    (errors.SDKOriginNotAllowedError, 502, *_MISCONFIGURED, False),
-    (errors.CustomDomainRequiredError, 502, *_MISCONFIGURED, False),
-    (errors.BadRequestError, 400, "bad_request", "The request was rejected.", True),
+
+_MISCONFIGURED = _Row(
+    502, "upstream_misconfigured", "The server's access to its identity service is misconfigured."
+)
+_EXISTS = "The organization already has a SCIM connection."
+
+#: First match wins.
+_TABLE: Final[tuple[tuple[type[errors.StytchSCIMError], _Row], ...]] = (
+    (errors.ConnectionExistsError, _Row(409, "active_scim_connection_exists", _EXISTS, True)),
+    (errors.SDKOriginNotAllowedError, _MISCONFIGURED),
+    (errors.CustomDomainRequiredError, _MISCONFIGURED),
+    (errors.BadRequestError, _Row(400, "bad_request", "The request was rejected.", True)),
     (
         errors.ForbiddenError,
-        403,
-        "forbidden",
-        "The Member is not authorized to perform this action.",
-        True,
+        _Row(403, "forbidden", "The Member is not authorized to perform this action.", True),
     ),
-    (errors.NotFoundError, 404, "not_found", "Not found.", True),
+    (errors.NotFoundError, _Row(404, "not_found", "Not found.", True)),
     (
         errors.UnauthorizedError,
-        502,
-        "upstream_authentication_failed",
-        "The server could not authenticate to its identity service.",
-        False,
+        _Row(
+            502,
+            "upstream_authentication_failed",
+            "The server could not authenticate to its identity service.",
+        ),
     ),
     (
         errors.RequestTimeoutError,
-        504,
-        "upstream_timeout",
-        "The identity service did not answer in time; try again.",
-        False,
+        _Row(504, "upstream_timeout", "The identity service did not answer in time; try again."),
     ),
     (
         errors.ConnectError,
-        502,
-        "upstream_unreachable",
-        "The identity service could not be reached; try again.",
-        False,
+        _Row(503, "upstream_unreachable", "The identity service could not be reached; try again."),
     ),
     (
         errors.TransportError,
-        502,
-        "upstream_connection_failed",
-        "The connection to the identity service failed; try again.",
-        False,
+        _Row(
+            503,
+            "upstream_connection_failed",
+            "The connection to the identity service failed; try again.",
+        ),
     ),
-    (
-        errors.ServerError,
-        502,
-        "upstream_error",
-        "The identity service failed; try again.",
-        False,
-    ),
+    (errors.ServerError, _Row(503, "upstream_error", "The identity service failed; try again.")),
     (
         errors.ResponseDecodeError,
-        502,
-        "upstream_bad_response",
-        "The identity service sent an unreadable answer; try again.",
-        False,
+        _Row(
+            502,
+            "upstream_bad_response",
+            "The identity service sent an unreadable answer; try again.",
+        ),
     ),
     (
         errors.StytchSCIMError,
-        502,
-        "upstream_error",
-        "The identity service answered unexpectedly.",
-        False,
+        _Row(502, "upstream_error", "The identity service answered unexpectedly."),
     ),
 )
 
 
-def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
-    """The HTTP response for one of our errors, as `install_error_handlers` sends it.
-
-    Public so an app with its own handler (to add headers, or to log differently)
-    answers exactly the same way. Bodies are built only from fixed texts, the
-    argument checks' `argument`/`problem` (422), and Stytch's own
-    `error_type`/`error_message` for the statuses passed through (400, 403, 404):
-    never from credentials, response bodies or upstream exception text. The one token
-    an error body can carry is `TokenLostError.next_bearer_token`, the admin's own
-    re-issued token (sent with `Cache-Control: no-store`), which would be lost else.
-    """
+def _special(
+    exc: errors.StytchSCIMError, headers: dict[str, str]
+) -> tuple[int, dict[str, Any]] | None:
+    """The answers that are more than a row of `_TABLE`; None for the others."""
     request_id = exc.request_id
-    headers: dict[str, str] = {}
-    closed = isinstance(exc, errors.ClientClosedError) or (
+    if isinstance(exc, errors.ClientClosedError) or (
         isinstance(exc, errors.InvalidRequestError) and exc.argument == "client"
-    )
-    if closed:  # the app is shutting down: its client is closing or closed
-        status, body = 503, _body("service_unavailable", "The server is shutting down.", None)
+    ):  # the app is shutting down: its client is closing or closed
         headers["Retry-After"] = "1"
-    elif isinstance(exc, errors.InvalidRequestError):
+        message = "The server is shutting down."
+        return 503, _body("service_unavailable", message, None, retry_after=1)
+    if isinstance(exc, errors.InvalidRequestError):
         message = f"{exc.argument}: {exc.problem}"
-        body = _body("invalid_request", message, None, argument=exc.argument)
-        status = 422
-    elif isinstance(exc, errors.RateLimitError):
-        seconds = _retry_after_seconds(exc.retry_after)
-        status = 503
-        body = _body(
-            "rate_limited",
-            f"Too many requests to the identity service; retry in {seconds} s.",
-            request_id,
-        )
-        headers["Retry-After"] = str(seconds)
-    elif isinstance(exc, errors.NotFoundError) and exc.error_type == "session_not_found":
-        status = 401
-        body = _body("session_not_found", "The session is unknown or expired.", request_id)
-        headers["WWW-Authenticate"] = "Bearer"
-    elif isinstance(exc, errors.TokenLostError):
-        status = 502
+        return 422, _body("invalid_request", message, None, argument=exc.argument)
+    if isinstance(exc, errors.TokenLostError):
         body = _body(
             "token_lost",
             "The connection was created but its bearer token was lost in transit; "
@@ -292,14 +278,59 @@ def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
             )
             body["next_bearer_token"] = exc.next_bearer_token
             headers["Cache-Control"] = "no-store"
-    else:
-        status, kind, message, passed_on = next(
-            row[1:] for row in _TABLE if isinstance(exc, row[0])
+        return 502, body
+    if exc.may_have_committed:
+        # Never "try again": a create that did commit would then answer "exists", and its
+        # token would be lost without anyone noticing. The caller must look first.
+        return 502, _body(
+            "outcome_unknown",
+            "The identity service may have carried out the request, but no answer "
+            "confirmed it: reload the connection before trying again (a connection "
+            "created this way needs its token rotated).",
+            request_id,
         )
-        if passed_on and isinstance(exc, errors.APIStatusError):
+    if isinstance(exc, errors.RateLimitError):
+        seconds = _retry_after_seconds(exc.retry_after)
+        headers["Retry-After"] = str(seconds)
+        message = f"Too many requests to the identity service; retry in {seconds} s."
+        return 429, _body("rate_limited", message, request_id, retry_after=seconds)
+    if isinstance(exc, errors.RequestTimeoutError) and not exc.sent:
+        # Nothing was sent: the call's deadline came before its turn (the rate limiter's
+        # next slot, or a free connection, was too far off). Overloaded, not broken.
+        headers["Retry-After"] = str(_THROTTLED_RETRY_AFTER)
+        message = "The identity service is busy; nothing was done; try again."
+        return 503, _body("upstream_busy", message, None, retry_after=_THROTTLED_RETRY_AFTER)
+    if isinstance(exc, errors.NotFoundError) and exc.error_type == "session_not_found":
+        headers["WWW-Authenticate"] = "Bearer"
+        return 401, _body("session_not_found", "The session is unknown or expired.", request_id)
+    return None
+
+
+def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
+    """The HTTP response for one of our errors, as `install_error_handlers` sends it.
+
+    Public so an app with its own handler (to add headers, or to log differently)
+    answers exactly the same way. Bodies are built only from fixed texts, the
+    argument checks' `argument`/`problem` (422), and Stytch's own
+    `error_type`/`error_message` for the statuses passed through (400, 403, 404):
+    never from credentials, response bodies or upstream exception text. The one token
+    an error body can carry is `TokenLostError.next_bearer_token`, the admin's own
+    re-issued token (sent with `Cache-Control: no-store`), which would be lost else.
+    """
+    headers: dict[str, str] = {}
+    special = _special(exc, headers)
+    if special is not None:
+        status, body = special
+    else:
+        row = next(row for cls, row in _TABLE if isinstance(exc, cls))
+        status, kind, message = row.status, row.error, row.message
+        if row.passed_on and isinstance(exc, errors.APIStatusError):
             kind = exc.error_type or kind
             message = exc.error_message or message
-        body = _body(kind, message, request_id)
+        body = _body(kind, message, exc.request_id)
+        if status == 503:
+            headers["Retry-After"] = str(_UNAVAILABLE_RETRY_AFTER)
+            body["retry_after"] = _UNAVAILABLE_RETRY_AFTER
     if status >= 500:
         # The server's operators need the real cause; the caller gets the fixed text.
         ours = errors.UnauthorizedError | errors.SDKOriginNotAllowedError  # our configuration
@@ -308,16 +339,55 @@ def error_response(exc: errors.StytchSCIMError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+def _status_code_name(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
+
+
 async def _handle(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.StytchSCIMError)
     return error_response(exc)
 
 
-def install_error_handlers(app: Starlette) -> None:
-    """Answer every `StytchSCIMError` a handler lets through with `error_response`.
+async def _handle_http(request: Request, exc: Exception) -> Response:
+    """FastAPI's and Starlette's own `HTTPException` (an unknown route, a 405, the app's
+    own 401), in the same shape; a string `detail` is the message."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else None
+    body = _body(_status_code_name(status), message or HTTPStatus(status).phrase, None)
+    if status < 200 or status in (204, 304):  # bodiless statuses stay bodiless
+        return Response(status_code=status, headers=exc.headers)
+    return JSONResponse(body, status_code=status, headers=exc.headers)
 
-    Without it, each one becomes a bare 500; with it, callers get a status they can
-    act on (retry later, log in again, fix an argument) and Stytch's request id to
-    quote, while upstream credential problems stay out of their sight.
+
+async def _handle_validation(request: Request, exc: Exception) -> Response:
+    """A request FastAPI refused before the handler ran: 422 `invalid_request`, like the
+    library's own argument checks. Only each problem's location and text are sent,
+    never the input (which may hold a token)."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for problem in exc.errors():
+        where = [str(part) for part in problem.get("loc", ())]
+        problems.append((".".join(where[1:]) or ".".join(where) or "request", problem["msg"]))
+    argument = problems[0][0] if problems else "request"
+    message = "; ".join(f"{where}: {text}" for where, text in problems) or "invalid request"
+    return JSONResponse(_body("invalid_request", message, None, argument=argument), status_code=422)
+
+
+def install_error_handlers(app: Starlette, *, http_errors: bool = True) -> None:
+    """Answer every `StytchSCIMError` a handler lets through with `error_response`, and
+    (`http_errors=True`) FastAPI's own `HTTPException`s and request validation errors
+    in the same `{"error", "message", "request_id"}` shape.
+
+    Without it, each library error becomes a bare 500 and FastAPI's own failures a
+    `{"detail": …}`; with it, callers parse one shape, get a status they can act on
+    (retry later, log in again, fix an argument) and Stytch's request id to quote,
+    while upstream credential problems stay out of their sight.
     """
     app.add_exception_handler(errors.StytchSCIMError, _handle)
+    if http_errors:
+        app.add_exception_handler(HTTPException, _handle_http)
+        app.add_exception_handler(RequestValidationError, _handle_validation)

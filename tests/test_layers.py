@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("_engine",)),
     ("provision", ("_provision",)),
     ("clients", ("_clients",)),
-    ("interface", ("__init__", "cli", "fastapi", "_cli")),
+    ("interface", ("__init__", "cli", "fastapi", "hooks", "otel", "_cli")),
 )
 
 #: Layers that stay pure: no event loop, no HTTP library, no retry library.

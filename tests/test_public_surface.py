@@ -25,6 +25,7 @@ PUBLIC_ALL: dict[str, list[str]] = {
     "stytch_scim_async": [
         "APIStatusError",
         "AdaptiveRateLimiter",
+        "AppInfo",
         "BadRequestError",
         "ClientClosedError",
         "ConnectError",
@@ -70,6 +71,19 @@ PUBLIC_ALL: dict[str, list[str]] = {
         "UpdateConnectionResponse",
         "__version__",
         "errors",
+        "hooks",
+    ],
+    "stytch_scim_async.hooks": [
+        "CallEnded",
+        "CallStarted",
+        "Event",
+        "Hook",
+        "Reconciled",
+        "RequestSent",
+        "ResponseReceived",
+        "RetryScheduled",
+        "Throttled",
+        "TokenRecovery",
     ],
     "stytch_scim_async.errors": [
         "APIStatusError",
@@ -110,11 +124,13 @@ PUBLIC_ALL: dict[str, list[str]] = {
     ],
     "stytch_scim_async.cli": ["main"],
     "stytch_scim_async.fastapi": [
+        "INTERACTIVE_RETRY",
         "STATE_KEY",
         "SCIMClientDep",
         "error_response",
         "get_scim_client",
         "install_error_handlers",
+        "scim_client",
         "scim_lifespan",
     ],
     "stytch_scim_async.testing": [

@@ -11,6 +11,10 @@ A bearer token is in the response exactly once: when the connection is created
 and when a rotation starts (the next token). Those responses carry
 `Cache-Control: no-store`, and nothing is logged but ids.
 
+Handlers take `SCIMClientDep`, so each call is bounded by `INTERACTIVE_RETRY`: when
+Stytch throttles or fails, the admin gets a 429 or 503 with `Retry-After` within a
+few seconds, and every failure, the app's own 401 included, has one JSON shape.
+
 Run it against the emulator (uvicorn not included):
 
     python -m stytch_scim_async.testing --port 8765     # prints project_id, secret, ...

@@ -1,24 +1,29 @@
-"""The `stytch-scim` command group and its single-call commands (click).
+"""The `stytch-scim` command group: the commands of every module, and `emulator`.
 
-Imported only by `cli.main`, once click and rich are known to be installed, so the
-library itself never pays for them. The bearer token leaves this process in exactly
-two places, both on stdout and both the point of the command: `create` and `rotate`.
+Imported only by `cli.main` (and tests), once click and rich are known to be
+installed, so the library itself never pays for them. `run` is the whole program:
+arguments and an `Environment` in, an `ExitStatus` out, every message on the
+environment's streams, click's own usage errors included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
-from .._version import __version__
-from .bulk import demo, provision
-from .common import Api, api_options, call, emit, verbose_option
-from .single import create_reporting, rotate_reporting
+from .demo import demo
+from .env import Environment
+from .exit import ExitStatus
+from .options import PROG, Group, environment, verbose_option, version_option
+from .provision import provision
+from .single import create, delete, get, rotate
 
-__all__ = ["app"]
+__all__ = ["app", "run"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="stytch-scim")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@version_option
 @verbose_option
 def app() -> None:
     """Manage Stytch B2B SCIM connections: single calls, resumable batch provisioning,
@@ -27,71 +32,6 @@ def app() -> None:
     Credentials: --project-id (or STYTCH_PROJECT_ID), and the secret from STYTCH_SECRET
     or --secret-file (never from an argument).
     """
-
-
-@app.command(short_help="Create a connection; print it with its bearer token.")
-@click.argument("organization_id")
-@click.option("--display-name", help="Name shown in the Stytch dashboard.")
-@click.option("--idp", "identity_provider", help="Identity provider: okta, microsoft-entra, ...")
-@api_options
-@verbose_option
-def create(
-    organization_id: str, display_name: str | None, identity_provider: str | None, api: Api
-) -> None:
-    """Create an organization's SCIM connection; print it with its bearer token.
-
-    Stytch shows the token only this once: the JSON on stdout is the only copy. If the
-    reply is lost after the create committed, a new token is issued by rotation; one
-    Stytch could not confirm is printed too (exit 1), with how to check it.
-    """
-    emit(
-        call(
-            api,
-            lambda client: create_reporting(
-                client, organization_id, display_name, identity_provider
-            ),
-        )
-    )
-
-
-@app.command(short_help="Print an organization's connection (no token).")
-@click.argument("organization_id")
-@api_options
-@verbose_option
-def get(organization_id: str, api: Api) -> None:
-    """Print an organization's SCIM connection (null when it has none); no token."""
-    emit(call(api, lambda client: client.get_connection(organization_id)))
-
-
-@app.command(short_help="Delete a connection.")
-@click.argument("organization_id")
-@click.argument("connection_id")
-@api_options
-@verbose_option
-def delete(organization_id: str, connection_id: str, api: Api) -> None:
-    """Delete a SCIM connection; the IdP's token stops working at once."""
-    emit(call(api, lambda client: client.delete_connection(organization_id, connection_id)))
-
-
-@app.command(short_help="Rotate a connection's token; print the new one.")
-@click.argument("organization_id")
-@click.argument("connection_id")
-@click.option("--cancel", is_flag=True, help="Abandon a started rotation; the old token stays.")
-@api_options
-@verbose_option
-def rotate(organization_id: str, connection_id: str, cancel: bool, api: Api) -> None:
-    """Replace a connection's bearer token (start + complete); print the new one.
-
-    The old token stops working when this returns: install the new one in the IdP.
-    If Stytch cannot confirm the completion, the new token is printed anyway (exit 1),
-    since it may be the only live one; stderr says how to tell.
-    With --cancel, abandon a rotation started elsewhere instead (no token printed).
-    """
-    if cancel:
-        emit(call(api, lambda client: client.rotate_cancel(organization_id, connection_id)))
-        return
-
-    emit(call(api, lambda client: rotate_reporting(client, organization_id, connection_id)))
 
 
 @app.command(
@@ -108,8 +48,35 @@ def emulator(emulator_args: tuple[str, ...]) -> None:
     """
     from ..testing import main as serve
 
-    raise SystemExit(serve(list(emulator_args), prog="stytch-scim emulator"))
+    out = environment().stdout
+    raise SystemExit(ExitStatus(serve(list(emulator_args), out=out, prog=f"{PROG} emulator")))
 
 
-app.add_command(provision)
-app.add_command(demo)
+for _command in (create, get, delete, rotate, provision, demo):
+    app.add_command(_command)
+
+
+def _status(code: object) -> ExitStatus:
+    if code is None:
+        return ExitStatus.OK
+    try:
+        return ExitStatus(code) if isinstance(code, int) else ExitStatus.FAILURE
+    except ValueError:  # pragma: no cover - every exit of ours is an ExitStatus
+        return ExitStatus.FAILURE
+
+
+def run(argv: Sequence[str], env: Environment) -> ExitStatus:
+    """Run `stytch-scim ARGV` in `env`; the exit status, whatever happened."""
+    try:
+        # Not standalone: click returns `--help`'s and `--version`'s exit code and
+        # raises the rest, so that its messages go to `env` too.
+        code = app.main(args=list(argv), prog_name=PROG, obj=env, standalone_mode=False)
+    except SystemExit as exc:
+        return _status(exc.code)
+    except click.ClickException as exc:  # usage errors, unusable files: exit 2
+        exc.show(file=env.stderr)
+        return ExitStatus(exc.exit_code)
+    except click.Abort:  # Ctrl-C outside a batch (which handles its own)
+        env.say("interrupted")
+        return ExitStatus.INTERRUPTED
+    return _status(code if isinstance(code, int) else None)

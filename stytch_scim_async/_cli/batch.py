@@ -4,7 +4,8 @@ Shared by `provision` and `demo`. Intent first: before an organization's first c
 is sent, a `pending` line for it is on disk (one fsync for the creates that start
 together), so a run killed at any moment leaves every connection it may have made
 findable by the next one. Then every outcome is written down (durably, off the event
-loop) before the next is taken, and tallied.
+loop) before the next is taken, and tallied. A batch that cannot reach Stytch at all
+stops after its first few outcomes instead of failing every organization one by one.
 """
 
 from __future__ import annotations
@@ -19,15 +20,28 @@ import attrs
 
 from .. import errors
 from .._clients.project import SCIMClient
-from .._provision.batch import ProvisionOutcome, ProvisionRequest
+from .._provision.batch import ProvisionOutcome, ProvisionRequest, ProvisionStatus
 from .confirm import Settled, confirm_tokens
 from .display import ProgressCallback
 from .ledger import Action
+from .output import log
 from .records import outcome_record, pending_record
 from .results import ResultsFile
 from .tally import Tally, Todo
 
-__all__ = ["IntentLog", "Stopped", "graceful_stop", "library_request", "resumed", "run_batch"]
+__all__ = [
+    "UNREACHABLE_AFTER",
+    "IntentLog",
+    "Stopped",
+    "graceful_stop",
+    "library_request",
+    "resumed",
+    "run_batch",
+]
+
+#: A batch whose first this many outcomes all failed to connect (and none reached
+#: Stytch) stops: nothing answers, and every further organization would fail the same.
+UNREACHABLE_AFTER = 3
 
 
 class Stopped(Exception):
@@ -90,6 +104,7 @@ async def run_batch(
     on_progress: ProgressCallback | None = None,
     check: Callable[[ProvisionOutcome], None] | None = None,
     stop: asyncio.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Tally:
     """Provision `todo`, recording each outcome in `results` and counting it in `tally`.
 
@@ -97,7 +112,8 @@ async def run_batch(
     `results` and fsync'd in a worker thread, then counted, before the next is taken.
     Once `stop` is set no further create starts, but those in flight finish and are
     recorded: cancelling one could lose a token whose create already committed.
-    Rejected credentials stop the batch at once (no other organization can succeed).
+    Rejected credentials stop the batch at once (no other organization can succeed),
+    and so does a Stytch that cannot be reached (`Reachability`).
     """
 
     def feed() -> Iterator[ProvisionRequest]:
@@ -107,6 +123,7 @@ async def run_batch(
             yield library_request(item)
 
     def count(outcome: ProvisionOutcome) -> None:
+        _log_outcome(outcome)
         tally.add(outcome)
         tally.throttled = client.rate_limiter.throttles
         if on_progress is not None:
@@ -119,7 +136,7 @@ async def run_batch(
             results.write(outcome_record(outcome))
         count(outcome)
 
-    started = time.monotonic()
+    started = clock()
     todo = list(todo)
     confirming = [item for item in todo if item.action is Action.CONFIRM]
     todo = [item for item in todo if item.action is not Action.CONFIRM]
@@ -138,6 +155,7 @@ async def run_batch(
         on_abandoned=record,
         before_send=IntentLog(results, stop),
     )
+    reachability = Reachability()
     try:
         async with batch:
             async for outcome in batch:
@@ -149,14 +167,67 @@ async def run_batch(
                 if isinstance(outcome.error, errors.UnauthorizedError):
                     tally.aborted = f"stopped: the credentials were rejected ({outcome.error})"
                     break
+                if reachability.unreachable_after(outcome):
+                    tally.unreachable = True
+                    tally.aborted = (
+                        f"stopped: Stytch could not be reached at {client.base_url} "
+                        f"({outcome.error}): the organizations not attempted are left "
+                        "for the rerun, which also reconciles those that were"
+                    )
+                    break
     except Stopped:
         pass  # the creates in flight were finished and recorded
     finally:
-        tally.elapsed = time.monotonic() - started
+        tally.elapsed = clock() - started
     if stop is not None and stop.is_set():
         tally.interrupted = True
         tally.aborted = tally.aborted or "interrupted: the creates in flight were finished"
     return tally
+
+
+@attrs.define
+class Reachability:
+    """Tells a batch that reaches nothing from one that meets a few refusals.
+
+    Only an outcome whose create was certainly never sent (a `ConnectError`, which
+    cannot have committed anything) counts against Stytch; any outcome with an answer
+    or a doubt (a timeout may hide a committed create) shows it reachable, for good.
+    The organizations of the counted outcomes keep their `pending` lines, so the rerun
+    reconciles them; those never started stay out of the results file."""
+
+    refused: int = 0
+    reached: bool = False
+
+    def unreachable_after(self, outcome: ProvisionOutcome) -> bool:
+        """Count `outcome`; True once `UNREACHABLE_AFTER` outcomes, and nothing else
+        before them, failed to connect."""
+        if self.reached:
+            return False
+        error = outcome.error
+        if isinstance(error, errors.ConnectError) and not error.may_have_committed:
+            self.refused += 1
+        elif not isinstance(error, errors.InvalidRequestError):  # a local refusal proves nothing
+            self.reached = True
+        return not self.reached and self.refused >= UNREACHABLE_AFTER
+
+
+def _log_outcome(outcome: ProvisionOutcome) -> None:
+    """`-v`: say which organizations had a lost reply and how it ended."""
+    organization = outcome.request.organization_id
+    connection = outcome.connection
+    if outcome.status is ProvisionStatus.RECOVERED and connection is not None:
+        log.info(
+            "%s: recovered: the create's reply was lost; connection %s got a new token "
+            "by rotation (on file)",
+            organization,
+            connection.connection_id,
+        )
+    elif outcome.status is ProvisionStatus.UNCONFIRMED:
+        log.warning(
+            "%s: unconfirmed: a lost reply's recovery holds a token Stytch did not "
+            "confirm (on file; the rerun checks it)",
+            organization,
+        )
 
 
 @contextlib.asynccontextmanager

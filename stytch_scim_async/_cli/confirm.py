@@ -32,12 +32,17 @@ from .. import errors
 from .._clients.project import SCIMClient
 from .._provision.batch import ProvisionOutcome, ProvisionStatus
 from ..models import SCIMConnection, SCIMConnectionWithToken, _ConnectionBase
-from .common import ends_like
+from .output import ORGANIZATION
 from .tally import Todo
 
-__all__ = ["Settled", "TokenSuperseded", "confirm_tokens"]
+__all__ = ["Settled", "TokenSuperseded", "confirm_tokens", "ends_like"]
 
 _BASE_FIELDS = tuple(field.name for field in attrs.fields(_ConnectionBase))
+
+
+def ends_like(token: str, last_four: str) -> bool:
+    """Whether Stytch's `*_last_four` of a connection names `token`."""
+    return bool(last_four) and token.endswith(last_four)
 
 
 class Settled(enum.Enum):
@@ -136,6 +141,7 @@ async def confirm_tokens(
     slots = asyncio.Semaphore(concurrency)
 
     async def one(item: Todo) -> tuple[Todo, ProvisionOutcome | Settled]:
+        ORGANIZATION.set(item.request.organization_id)  # this task's own context
         async with slots:
             return item, await _check(client, item)
 

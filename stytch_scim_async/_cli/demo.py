@@ -6,29 +6,42 @@ commit, HTML 502s from a proxy, truncated JSON, dropped connections, stalls long
 than the client's timeout, 429s with and without `Retry-After`). Then every token the
 client reports is checked against the one the emulator would accept: the claim "no
 token is ever lost or wrong" is verified, not assumed.
+
+The emulator is imported only when the command runs (its types for checkers only),
+so no other command pays for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
+import click
 
 from .._clients.project import SCIMClient
 from .._policy.throttle import AdaptiveRateLimiter
 from .._provision.batch import ProvisionOutcome, ProvisionRequest
-from ..testing import Faults, StytchEmulator
 from .batch import run_batch
-from .display import BatchProgress, ProgressCallback
+from .display import BatchProgress, ProgressCallback, live_progress, print_summary
+from .exit import ExitStatus
+from .options import Command, environment, verbose_option
+from .provision import RATE, open_results
 from .results import ResultsFile
-from .tally import Tally, plan
+from .tally import Tally, failure_notes, plan, status_rows
+
+if TYPE_CHECKING:
+    from ..testing import Faults, StytchEmulator
 
 __all__ = [
     "DemoConfig",
     "DemoReport",
+    "demo",
     "demo_faults",
     "demo_requests",
     "demo_rows",
@@ -82,6 +95,8 @@ def demo_faults(config: DemoConfig) -> Faults:
     """The failure model: Stytch's shape of rate limit (per route, fixed windows aligned
     to the clock, 429s without `Retry-After`), plus `fault_rate` of each probabilistic
     fault (half that for the slow ones)."""
+    from ..testing import Faults
+
     p = config.fault_rate
     return Faults(
         rate_limit=config.rate_limit,
@@ -146,10 +161,13 @@ async def run_demo(
     *,
     open_results: Callable[[str], ResultsFile | None] | None = None,
     on_progress: ProgressCallback | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DemoReport:
     """Start the emulator, provision `config.orgs` organizations through it and verify
     every token; `on_progress` sees the running counts. `open_results`, given the
     emulator's project id, opens the results file to write (if any)."""
+    from ..testing import StytchEmulator
+
     requests = demo_requests(config)
     async with contextlib.AsyncExitStack() as stack:
         emulator = await stack.enter_async_context(
@@ -158,7 +176,7 @@ async def run_demo(
         results = open_results(emulator.project_id) if open_results is not None else None
         if results is not None:
             stack.enter_context(results)
-        return await _provision_and_verify(config, emulator, requests, results, on_progress)
+        return await _provision_and_verify(config, emulator, requests, results, on_progress, clock)
 
 
 async def _provision_and_verify(
@@ -167,6 +185,7 @@ async def _provision_and_verify(
     requests: list[ProvisionRequest],
     results: ResultsFile | None,
     on_progress: ProgressCallback | None,
+    clock: Callable[[], float],
 ) -> DemoReport:
     throttle = _throttle_later(emulator, len(requests))
     report = DemoReport(tally=Tally(total=len(requests)))
@@ -198,6 +217,7 @@ async def _provision_and_verify(
             concurrency=config.concurrency,
             on_progress=progress,
             check=check,
+            clock=clock,
         )
         report.budget_left = client.retry_budget.available
         report.budget_capacity = client.retry_budget.capacity
@@ -219,10 +239,7 @@ def demo_rows(config: DemoConfig, report: DemoReport) -> list[tuple[str, str]]:
     injected = sum(report.faults.values())
     rows = [
         ("organizations", str(config.orgs)),
-        ("created", str(tally.counts["created"])),
-        ("recovered (token re-issued)", str(tally.counts["recovered"])),
-        ("already_exists", str(tally.counts["already_exists"])),
-        ("failed", str(tally.counts["failed"])),
+        *status_rows(tally.progress(), allow_existing=False),
         ("requests sent", f"{tally.requests} (emulator saw {report.server_requests})"),
         ("request amplification", f"{amplification:.2f} requests/org"),
         ("elapsed", f"{elapsed:.2f} s"),
@@ -249,3 +266,71 @@ def verdict(report: DemoReport) -> str:
             "retrying, by design, rather than multiply the load on a failing server"
         )
     return "FAIL: some organizations failed (see above)"
+
+
+@click.command(cls=Command, short_help="Provision through a misbehaving emulator; verify tokens.")
+@click.option(
+    "--orgs",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="Organizations to provision.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for ids and faults.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Creates in flight at once.",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 0.1),
+    default=0.02,
+    show_default=True,
+    help="Probability of each fault kind per request.",
+)
+@click.option("--max-rate", type=RATE, help="Client ceiling in requests/s [default: adapt].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Also write the results (JSON Lines, mode 0600).",
+)
+@verbose_option
+def demo(
+    orgs: int,
+    seed: int,
+    concurrency: int,
+    fault_rate: float,
+    max_rate: float | None,
+    out: str | None,
+) -> None:
+    """Provision many organizations through a local Stytch emulator that misbehaves on
+    purpose (rate limit, 5xx, HTML 502, truncated JSON, dropped and stalled
+    connections), then check every token against the emulator. No credentials, no
+    network. Exit 0 iff no organization failed and no token is wrong or lost.
+    """
+    env = environment()
+    config = DemoConfig(
+        orgs=orgs, seed=seed, concurrency=concurrency, fault_rate=fault_rate, max_rate=max_rate
+    )
+
+    def results_for(project_id: str) -> ResultsFile | None:
+        return open_results(out, project_id) if out is not None else None
+
+    async def run() -> DemoReport:
+        progress = live_progress(
+            "demo", orgs, env.stderr, tty=env.stderr_isatty, env=env, clock=env.clock
+        )
+        async with progress as on_progress:
+            return await run_demo(
+                config, open_results=results_for, on_progress=on_progress, clock=env.clock
+            )
+
+    report = asyncio.run(run())
+    notes = failure_notes(report.tally)
+    notes.append(verdict(report))
+    rows = demo_rows(config, report)
+    print_summary("stytch-scim demo", rows, env.stdout, tty=env.stdout_isatty, notes=notes)
+    raise SystemExit(ExitStatus.OK if report.ok else ExitStatus.FAILURE)

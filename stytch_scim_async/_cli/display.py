@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TextIO
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 import attrs
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,8 +24,23 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-__all__ = ["BatchProgress", "ProgressCallback", "live_progress", "plain_line", "print_summary"]
+if TYPE_CHECKING:
+    from .env import Environment
+
+__all__ = [
+    "STATUS_WORDS",
+    "BatchProgress",
+    "ProgressCallback",
+    "counts_text",
+    "live_progress",
+    "plain_line",
+    "print_summary",
+    "shown_statuses",
+]
+
+Clock = Callable[[], float]
 
 
 @attrs.frozen
@@ -45,32 +60,52 @@ class BatchProgress:
 
 ProgressCallback = Callable[[BatchProgress], None]
 
+#: The one vocabulary of outcomes, in display order: the progress line ("19
+#: recovered") and the summary ("recovered: 19") name each status so, with the same
+#: number (`created` never includes `recovered`: they are separate outcomes).
+STATUS_WORDS = {
+    "created": "created",
+    "recovered": "recovered",
+    "unconfirmed": "unconfirmed",
+    "already_exists": "already had a connection",
+    "failed": "failed",
+}
+
 #: Seconds between two plain progress lines.
 PLAIN_INTERVAL = 2.0
+
+
+def shown_statuses(progress: BatchProgress) -> list[str]:
+    """The statuses the progress line and the summary both show: all of them, but
+    `unconfirmed` only when there is one (it is rare, and alarming)."""
+    return [s for s in STATUS_WORDS if s != "unconfirmed" or progress.unconfirmed]
+
+
+def counts_text(progress: BatchProgress) -> str:
+    """`281 created, 19 recovered, 0 already had a connection, 0 failed`."""
+    return ", ".join(
+        f"{getattr(progress, status)} {STATUS_WORDS[status]}" for status in shown_statuses(progress)
+    )
 
 
 def plain_line(label: str, total: int, progress: BatchProgress, elapsed: float) -> str:
     """One log-friendly progress line, in the summary's words and numbers."""
     rate = progress.done / elapsed if elapsed > 0 else 0.0
-    unconfirmed = f"{progress.unconfirmed} unconfirmed, " if progress.unconfirmed else ""
     return (
-        f"{label}: {progress.done}/{total} done, {progress.created} created, "
-        f"{progress.recovered} recovered, {unconfirmed}"
-        f"{progress.already_exists} already had a connection, "
-        f"{progress.failed} failed, {progress.requests} requests, "
-        f"{progress.throttled} throttled, {rate:.1f} orgs/s"
+        f"{label}: {progress.done}/{total} done, {counts_text(progress)}, "
+        f"{progress.requests} requests, {progress.throttled} throttled, {rate:.1f} orgs/s"
     )
 
 
 @contextlib.asynccontextmanager
 async def _plain(
-    label: str, total: int, stream: TextIO, interval: float
+    label: str, total: int, stream: TextIO, interval: float, clock: Clock
 ) -> AsyncIterator[ProgressCallback]:
     latest = [BatchProgress()]
-    started = time.monotonic()
+    started = clock()
 
     def report() -> None:
-        line = plain_line(label, total, latest[0], time.monotonic() - started)
+        line = plain_line(label, total, latest[0], clock() - started)
         stream.write(line + "\n")
         stream.flush()
 
@@ -91,32 +126,56 @@ async def _plain(
         report()
 
 
+class _CountedProgress(Progress):
+    """A rich progress bar with the counts on a line of their own below it, in the
+    plain line's words (a column of its own would squeeze the bar, or wrap mid-count)."""
+
+    counts = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        """The bar, then the counts."""
+        yield self.make_tasks_table(self.tasks)
+        if self.counts:
+            yield Text(self.counts)
+
+
 @contextlib.asynccontextmanager
-async def _rich(label: str, total: int, console: Console) -> AsyncIterator[ProgressCallback]:
+async def _rich(
+    label: str, total: int, console: Console, env: Environment | None, clock: Clock
+) -> AsyncIterator[ProgressCallback]:
     columns = (  # fits an 80-column terminal
         TextColumn("[bold]{task.description}"),
         BarColumn(bar_width=16),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>5.0f}/s"),
-        TextColumn("{task.fields[detail]}"),
         TextColumn("ETA"),
         TimeRemainingColumn(compact=True),
     )
-    started = time.monotonic()
-    with Progress(*columns, console=console, refresh_per_second=8) as bar:
-        task = bar.add_task(label, total=total, rate=0.0, detail="")
+    started = clock()
+
+    def above(message: str) -> None:  # a message, printed above the bar
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    # The bar owns the stream while it is drawn: messages and the -v log go through
+    # its console (rich would swap sys.stderr for that; the environment is told).
+    diverted = env.diverted(above) if env is not None else contextlib.nullcontext()
+    bar = _CountedProgress(
+        *columns,
+        console=console,
+        refresh_per_second=8,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+    with bar, diverted:
+        task = bar.add_task(label, total=total, rate=0.0)
 
         def update(progress: BatchProgress) -> None:
-            elapsed = time.monotonic() - started
-            detail = (
-                f"{progress.created} created {progress.recovered} recovered "
-                f"[red]{progress.failed} failed[/] {progress.throttled}x429"
-            )
+            elapsed = clock() - started
+            bar.counts = f"{counts_text(progress)}, {progress.throttled} throttled"
             bar.update(
                 task,
                 completed=progress.done,
                 rate=progress.done / elapsed if elapsed > 0 else 0.0,
-                detail=detail,
             )
 
         yield update
@@ -129,12 +188,15 @@ def live_progress(
     *,
     tty: bool,
     interval: float = PLAIN_INTERVAL,
+    env: Environment | None = None,
+    clock: Clock = time.monotonic,
 ) -> contextlib.AbstractAsyncContextManager[ProgressCallback]:
     """Progress on `stream` while a batch runs: a rich bar on a terminal, else plain
-    lines every `interval` seconds (and one at the end), so logs stay readable."""
+    lines every `interval` seconds (and one at the end), so logs stay readable.
+    `env`'s messages are printed above the bar while it is drawn."""
     if tty:
-        return _rich(label, total, Console(file=stream, force_terminal=True))
-    return _plain(label, total, stream, interval)
+        return _rich(label, total, Console(file=stream, force_terminal=True), env, clock)
+    return _plain(label, total, stream, interval, clock)
 
 
 def print_summary(

@@ -63,12 +63,22 @@ class ResultsFile:
             self._fd = os.open(path, flags, _PRIVATE)
         except OSError as exc:
             raise ResultsFileError(f"cannot open {path}: {exc.strerror}") from None
+        # A file this tool cannot use (not a regular file, another tool's, another
+        # project's) is refused exactly as it was found: it is read, never changed,
+        # until it is known to be a results file for this project.
         try:
-            self._secure()
+            self._check_regular()
             _lock(self._fd, path)
             with open(path, "rb") as existing:
                 data = existing.read()
             self.ledger: Ledger = read_ledger(path, data)
+            if self.ledger.project_id not in (None, project_id):
+                raise ResultsFileError(
+                    f"{path} holds the results of project {self.ledger.project_id}, not "
+                    f"{project_id}: resuming it here would skip organizations this project "
+                    "never provisioned; choose another --out"
+                )
+            self._make_private()
         except OSError as exc:
             os.close(self._fd)
             raise ResultsFileError(f"cannot read {path}: {exc.strerror}") from None
@@ -78,23 +88,17 @@ class ResultsFile:
         except BaseException:
             os.close(self._fd)
             raise
-        if self.ledger.project_id not in (None, project_id):
-            os.close(self._fd)
-            raise ResultsFileError(
-                f"{path} holds the results of project {self.ledger.project_id}, not "
-                f"{project_id}: resuming it here would skip organizations this project "
-                "never provisioned; choose another --out"
-            )
         # A crash can leave a line without its newline: end it so ours start clean. An
         # empty file gets its header with the first line written.
         self._prefix = b"\n" if self.ledger.torn_tail else b""
         self._header = b"" if self.ledger.project_id else _line(header_record(project_id))
 
-    def _secure(self) -> None:
-        info = os.fstat(self._fd)
-        if not stat.S_ISREG(info.st_mode):
+    def _check_regular(self) -> None:
+        if not stat.S_ISREG(os.fstat(self._fd).st_mode):
             raise ResultsFileError(f"{self.path} is not a regular file")
-        if stat.S_IMODE(info.st_mode) & ~_PRIVATE:
+
+    def _make_private(self) -> None:
+        if stat.S_IMODE(os.fstat(self._fd).st_mode) & ~_PRIVATE:
             try:
                 os.fchmod(self._fd, _PRIVATE)
             except OSError as exc:

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 import attrs
 
 from .._provision.batch import ProvisionOutcome, ProvisionRequest, ProvisionStatus
-from .display import BatchProgress
+from .display import STATUS_WORDS, BatchProgress, shown_statuses
+from .exit import ExitStatus
 from .ledger import Action, History, Ledger, classify
 from .records import error_type
 
-__all__ = ["Tally", "Todo", "exit_code", "failure_notes", "plan", "summary_rows"]
+__all__ = ["Tally", "Todo", "exit_status", "failure_notes", "plan", "status_rows", "summary_rows"]
 
 #: Failed organizations listed in the summary; the results file has all of them.
 MAX_FAILURES_SHOWN = 10
@@ -50,6 +51,8 @@ class Tally:
     failures_hidden: int = 0
     aborted: str | None = None
     interrupted: bool = False
+    #: Stopped early: Stytch could not be reached at all.
+    unreachable: bool = False
 
     def add(self, outcome: ProvisionOutcome) -> None:
         """Count one outcome (and note it if it failed)."""
@@ -103,9 +106,14 @@ class Tally:
         return bad == 0 and sum(self.counts.values()) + len(self.skipped) == self.total
 
 
-def exit_code(tally: Tally, allow_existing: bool) -> int:
-    """0 when the whole batch succeeded, 1 otherwise (the results file says which)."""
-    return 0 if tally.succeeded(allow_existing) else 1
+def exit_status(tally: Tally, allow_existing: bool) -> ExitStatus:
+    """`OK` when the whole batch succeeded; `INTERRUPTED` or `UNREACHABLE` when it was
+    stopped early for that; `FAILURE` otherwise (the results file says which)."""
+    if tally.interrupted:
+        return ExitStatus.INTERRUPTED
+    if tally.unreachable:
+        return ExitStatus.UNREACHABLE
+    return ExitStatus.OK if tally.succeeded(allow_existing) else ExitStatus.FAILURE
 
 
 def plan(requests: Sequence[ProvisionRequest], ledger: Ledger | None) -> tuple[list[Todo], Tally]:
@@ -134,14 +142,32 @@ def plan(requests: Sequence[ProvisionRequest], ledger: Ledger | None) -> tuple[l
     return todo, tally
 
 
+#: What the summary adds after a status's number (the progress line shows it bare).
+_NOTES = {
+    "recovered": "token re-issued",
+    "unconfirmed": "token on file, not confirmed",
+}
+
+
+def status_rows(progress: BatchProgress, allow_existing: bool) -> list[tuple[str, str]]:
+    """One row per outcome status, in the progress line's words, order and numbers
+    (`display.STATUS_WORDS`); the note in parentheses is the summary's own."""
+    notes = dict(_NOTES)
+    if progress.already_exists and not allow_existing:
+        notes["already_exists"] = "failures: no token; --allow-existing accepts them"
+    rows = []
+    for status in shown_statuses(progress):
+        count = str(getattr(progress, status))
+        note = notes.get(status)
+        rows.append((STATUS_WORDS[status], f"{count} ({note})" if note else count))
+    return rows
+
+
 def summary_rows(tally: Tally, allow_existing: bool) -> list[tuple[str, str]]:
-    """The rows of the end-of-run table, shared by `provision` and `demo`; the labels
-    and numbers are the progress line's."""
+    """The rows of the end-of-run table of `provision` (the demo's starts the same
+    way); the statuses are counted in the progress line's words and numbers."""
     progress = tally.progress()
     rate = progress.done / tally.elapsed if tally.elapsed > 0 else 0.0
-    existing = str(progress.already_exists)
-    if progress.already_exists and not allow_existing:
-        existing += " (failures: no token; --allow-existing accepts them)"
     rows = [("organizations", str(tally.total))]
     if tally.skipped:
         earlier = collections.Counter(tally.skipped.values())
@@ -149,16 +175,7 @@ def summary_rows(tally: Tally, allow_existing: bool) -> list[tuple[str, str]]:
         rows.append(("skipped (done earlier)", f"{len(tally.skipped)} ({detail})"))
     if tally.resumed:
         rows.append(("resumed (reconciled first)", str(tally.resumed)))
-    rows += [
-        ("created", str(progress.created)),
-        ("recovered", f"{progress.recovered} (token re-issued)"),
-    ]
-    if progress.unconfirmed:
-        rows.append(("unconfirmed", f"{progress.unconfirmed} (token on file, not confirmed)"))
-    rows += [
-        ("already had a connection", existing),
-        ("failed", str(progress.failed)),
-    ]
+    rows += status_rows(progress, allow_existing)
     unattempted = tally.total - len(tally.skipped) - progress.done
     if unattempted:
         rows.append(("not attempted", str(unattempted)))

@@ -4,21 +4,26 @@ policy (retries, budget, rate limiter); everything it sends is built by the pure
 from __future__ import annotations
 
 import copy
+import itertools
+import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+import attrs
+
 from .. import errors
 from .._engine.engine import Engine
+from .._engine.hooks import Hook, Hooks
 from .._engine.locks import OrgLocks
 from .._engine.pacing import RateLimiters
 from .._engine.recovery import Recovery
 from .._engine.rotations import ROTATIONS, Rotations
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
-from .._sansio.config import Timeout
+from .._sansio.config import AppInfo, Timeout, check_extra_headers
 from .._sansio.endpoints import DELETE, GET_GROUPS, UPDATE, Endpoint, Mode
 from .._sansio.validate import (
     check_id,
@@ -28,13 +33,8 @@ from .._sansio.validate import (
     check_role_assignments,
     check_secret,
 )
-from .._sansio.wire import (
-    USER_AGENT,
-    RequestHeaders,
-    Secret,
-    basic_auth,
-    check_base_url,
-)
+from .._sansio.wire import RequestHeaders, Secret, basic_auth, check_base_url, user_agent
+from .._transports.proxy import resolve_proxy
 from ..models import (
     CreateConnectionResponse,
     GetGroupsResponse,
@@ -42,6 +42,8 @@ from ..models import (
     SCIMGroup,
     UpdateConnectionResponse,
 )
+from .envlog import log_level_from_env
+from .options import KEEP, Keep, with_debug
 
 if TYPE_CHECKING:
     import ssl
@@ -84,8 +86,23 @@ class _BaseClient(Engine):
         retry_budget: RetryBudget | None,
         rate_limiter: AdaptiveRateLimiter | None,
         transport: Transport | None = None,
+        app_info: AppInfo | None = None,
+        proxy: str | None = None,
+        proxy_auth: tuple[str, str] | None = None,
+        trust_env: bool = False,
+        hooks: Iterable[Hook] | None = None,
     ) -> None:
+        self._debug = log_level_from_env() == logging.DEBUG
         self._base_url = check_base_url(base_url)
+        if app_info is not None and not isinstance(app_info, AppInfo):
+            raise errors.InvalidRequestError("app_info", "must be an AppInfo")
+        #: Numbers the calls the hooks see, shared by this client's views.
+        self._call_ids = itertools.count(1)
+        self._hooks = Hooks.build(with_debug(hooks, self._debug), self._call_ids)
+        route = resolve_proxy(self._base_url, proxy, proxy_auth, trust_env)
+        del proxy_auth
+        if route is not None and transport is not None:
+            raise errors.InvalidRequestError("proxy", "cannot be combined with a transport")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
@@ -93,21 +110,26 @@ class _BaseClient(Engine):
         if max_connections < 1:
             raise errors.InvalidRequestError("max_connections", "must be >= 1")
         self.retry = retry or RetryPolicy()
+        """The retry policy of every call (`with_retry` makes a view with another)."""
         self.timeout = Timeout.coerce(timeout)
+        """How long one HTTP attempt may take."""
         self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
+        """The retries all calls of this client share, so an outage is not multiplied by retries."""
         if rate_limiter is not None and not isinstance(rate_limiter, AdaptiveRateLimiter):
             raise errors.InvalidRequestError("rate_limiter", "must be an AdaptiveRateLimiter")
-        #: The client-wide limiter: its `max_rate` caps all sends together, its tuning
-        #: is each endpoint group's, its `throttles` counts every 429 (see `_engine.pacing`).
         self.rate_limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter()
+        """The client-wide limiter: its `max_rate` caps all sends together, its tuning is
+        each endpoint group's, its `throttles` counts every 429 (`rate_limiters` holds the
+        groups)."""
         self.rate_limiters = RateLimiters(self.rate_limiter)
+        """Each endpoint group's limiter (`rate_limiters.group("create")`), fed by its own 429s."""
         # The secret is checked and read last: every other argument can fail first
         # without it in a plain local.
         self._headers = RequestHeaders(
             {
                 "Authorization": basic_auth(user, check_secret(secret_name, password.value)),
                 "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
+                "User-Agent": user_agent(app_info),
             }
         )
         if transport is None:
@@ -120,8 +142,11 @@ class _BaseClient(Engine):
                 timeout=self.timeout,
                 max_connections=max_connections,
                 ssl_context=ssl_context,
+                proxy=route,
             )
         self._transport = transport
+        #: Only the client built by the constructor owns the pool; its views do not.
+        self._owner = True
         self._rotations = Rotations(self)
         self._recovery = Recovery(self, self._rotations)
         self._org_locks = OrgLocks()
@@ -143,18 +168,56 @@ class _BaseClient(Engine):
         await self.aclose()
 
     def with_retry(self, retry: RetryPolicy) -> Self:
-        """A view of this client with another retry policy.
-
-        It shares the connection pool, retry budget and rate limiter; closing either
-        closes the pool, so close the original when done.
-        """
+        """A view of this client with another retry policy (`with_options(retry=...)`)."""
         if not isinstance(retry, RetryPolicy):
             raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
-        clone = copy.copy(self)
-        clone.retry = retry
-        clone._rotations = Rotations(clone)
-        clone._recovery = Recovery(clone, clone._rotations)  # the org locks stay shared
-        return clone
+        return self.with_options(retry=retry)
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: Timeout | float | None = None,
+        deadline: float | Keep | None = KEEP,
+        headers: dict[str, str] | None = None,
+        hooks: Iterable[Hook] | Keep | None = KEEP,
+    ) -> Self:
+        """A cheap view of this client with some options changed, for one call or a
+        part of an app (as openai's and anthropic's `with_options`).
+
+        The view shares the connection pool, retry budget, rate limiters, organization
+        locks and transport with this client: a throttle one of them meets paces the
+        other, and a create in one never overlaps a rotation in the other. `retry`
+        replaces the policy; `deadline` replaces its deadline (None removes it);
+        `timeout` is each attempt's (`Timeout`, or seconds); `headers` are sent on
+        every request of the view, on top of this client's (they cannot replace a
+        header the client sets, such as `Authorization` or `User-Agent`); `hooks`
+        replaces the event hooks (an empty list removes them). Everything is checked
+        here, before any request. Only the original client owns the pool: closing a
+        view does nothing, close the original when done.
+        """
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise errors.InvalidRequestError("retry", "must be a RetryPolicy")
+        policy = retry if retry is not None else self.retry
+        if not isinstance(deadline, Keep):
+            try:
+                policy = attrs.evolve(policy, deadline=deadline)
+            except errors.InvalidRequestError as exc:
+                raise errors.InvalidRequestError("deadline", exc.problem) from None
+        extra = check_extra_headers(headers) if headers is not None else None
+        view_timeout = Timeout.coerce(timeout) if timeout is not None else self.timeout
+        view_hooks = (
+            self._hooks
+            if isinstance(hooks, Keep)
+            else Hooks.build(with_debug(hooks, self._debug), self._call_ids)
+        )
+        view = copy.copy(self)
+        view.retry, view.timeout, view._hooks, view._owner = policy, view_timeout, view_hooks, False
+        if extra:
+            view._headers = self._headers.with_extra(extra)
+        view._rotations = Rotations(view)
+        view._recovery = Recovery(view, view._rotations)  # the org locks stay shared
+        return view
 
     async def aclose(self) -> None:
         """Refuse new calls, wait for the calls in flight, then release the connection
@@ -162,8 +225,11 @@ class _BaseClient(Engine):
 
         Waiting matters: a create cut off mid-call could have committed, and its
         reconciliation needs the pool to find out. New calls get `ClientClosedError`,
-        so steady traffic cannot keep a closing client open.
+        so steady traffic cannot keep a closing client open. A view (`with_options`)
+        owns nothing: closing it does nothing; close the original.
         """
+        if not self._owner:
+            return
         self._transport.closing = True
         await self._transport.drain()
         await self._transport.aclose()
@@ -192,12 +258,15 @@ class _BaseClient(Engine):
     ) -> Coroutine[Any, Any, R]:
         """A public call of any operation but create (see `Recovery.create`)."""
         self._admit()
+        hooks = self._hooks
         if endpoint in ROTATIONS:
-            return self._rotations.rotation(endpoint, params, headers)
-        if endpoint is DELETE:
+            run = self._rotations.rotation(endpoint, params, headers)
+        elif endpoint is DELETE:
             rescue: Any = partial(self._rotations.rescue_delete, params, headers)
-            return self._run(endpoint, params, headers, rescue)
-        return self._run(endpoint, params, headers)
+            run = self._run(endpoint, params, headers, rescue)
+        else:
+            run = self._run(endpoint, params, headers)
+        return run if hooks is None else hooks.call(endpoint.name, params, run)
 
     # -- the operations, shared by both modes (org is None in member mode) ----------
 
@@ -240,7 +309,7 @@ class _BaseClient(Engine):
             # organization that ends after this instant (even one that runs entirely
             # before this call's first await) voids that proof.
             proof_mark = self._org_locks.mark()
-        return self._recovery.create(
+        create = self._recovery.create(
             params,
             headers,
             recover_token=recover_token,
@@ -252,6 +321,8 @@ class _BaseClient(Engine):
             proven_absent=proven_absent,
             proof_mark=proof_mark,
         )
+        hooks = self._hooks
+        return create if hooks is None else hooks.call("create", params, create)
 
     def _update(
         self,
@@ -287,14 +358,15 @@ class _BaseClient(Engine):
         )
         return await self._call(GET_GROUPS, params, headers)
 
-    async def _iter_groups(
+    async def _group_pages(
         self, fetch: Callable[[str | None], Awaitable[GetGroupsResponse]]
-    ) -> AsyncIterator[SCIMGroup]:
+    ) -> AsyncIterator[tuple[SCIMGroup, ...]]:
+        """Each page's groups, page after page (`iter_groups` yields them one by one:
+        a generator per page here, not one more generator frame per group)."""
         cursor: str | None = None
         while True:
             page = await fetch(cursor)
-            for group in page.scim_groups:
-                yield group
+            yield page.scim_groups
             if not page.next_cursor:
                 return
             if page.next_cursor == cursor:

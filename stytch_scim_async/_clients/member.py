@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
-from .._sansio.config import Timeout
+from .._sansio.config import AppInfo, Timeout
 from .._sansio.endpoints import (
     DELETE,
     GET,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from .._engine.hooks import Hook
     from .._transports.base import Transport
 
 __all__ = ["MemberSCIMClient"]
@@ -58,7 +59,8 @@ class MemberSCIMClient(_BaseClient):
     HttpOnly cookies, on any host but its custom domain (`CustomDomainRequiredError`:
     pass that domain as `base_url`). A server acting for a Member needs neither with
     `SCIMClient(...)` and `member_session_token=`. No `X-SDK-Client` header is sent
-    (see the auth guide for why).
+    (see the auth guide for why). `app_info`, `proxy`, `proxy_auth`, `trust_env` and
+    `hooks` work as in `SCIMClient`.
     """
 
     _mode = Mode.MEMBER
@@ -76,6 +78,11 @@ class MemberSCIMClient(_BaseClient):
         ssl_context: ssl.SSLContext | None = None,
         retry_budget: RetryBudget | None = None,
         rate_limiter: AdaptiveRateLimiter | None = None,
+        app_info: AppInfo | None = None,
+        proxy: str | None = None,
+        proxy_auth: tuple[str, str] | None = None,
+        trust_env: bool = False,
+        hooks: Iterable[Hook] | None = None,
         _transport: Transport | None = None,
     ) -> None:
         box = Secret(session_token)
@@ -83,6 +90,7 @@ class MemberSCIMClient(_BaseClient):
         self.public_token = check_id(
             "public_token (or STYTCH_PUBLIC_TOKEN)", env_or(public_token, "STYTCH_PUBLIC_TOKEN")
         )
+        """The project's public token; `public-token-live-…` selects the live API."""
         if base_url is None:
             live = self.public_token.startswith("public-token-live-")
             base_url = LIVE_URL if live else TEST_URL
@@ -99,6 +107,11 @@ class MemberSCIMClient(_BaseClient):
             retry_budget=retry_budget,
             rate_limiter=rate_limiter,
             transport=_transport,
+            app_info=app_info,
+            proxy=proxy,
+            proxy_auth=proxy_auth,
+            trust_env=trust_env,
+            hooks=hooks,
         )
 
     def __repr__(self) -> str:  # safe on a half-built client (a failed constructor)
@@ -180,5 +193,6 @@ class MemberSCIMClient(_BaseClient):
         async def fetch(cursor: str | None) -> GetGroupsResponse:
             return await self._get_groups(None, None, cursor, limit, self._headers)
 
-        async for group in self._iter_groups(fetch):
-            yield group
+        async for groups in self._group_pages(fetch):
+            for group in groups:
+                yield group

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
-from .._sansio.config import Timeout
+from .._sansio.config import AppInfo, Timeout
 from .._sansio.endpoints import (
     DELETE,
     GET,
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from .._engine.hooks import Hook
     from .._provision.batch import (
         ProvisionBatch,
         ProvisionOutcome,
@@ -68,6 +69,11 @@ class SCIMClient(_BaseClient):
     project id (`project-live-…` → api.stytch.com, otherwise test.stytch.com).
     `member_session_token`/`member_session_jwt` on any call make Stytch check that
     Member's RBAC permissions before acting.
+
+    `app_info` names your integration in the `User-Agent`; `proxy` (with
+    `proxy_auth=(user, password)`), or `trust_env=True` for `HTTPS_PROXY`/`NO_PROXY`,
+    routes requests through a proxy (see the timeouts docs); `hooks` receive an
+    event per call, attempt, retry, throttle and recovery (see observability).
     """
 
     _mode = Mode.PROJECT
@@ -85,6 +91,11 @@ class SCIMClient(_BaseClient):
         ssl_context: ssl.SSLContext | None = None,
         retry_budget: RetryBudget | None = None,
         rate_limiter: AdaptiveRateLimiter | None = None,
+        app_info: AppInfo | None = None,
+        proxy: str | None = None,
+        proxy_auth: tuple[str, str] | None = None,
+        trust_env: bool = False,
+        hooks: Iterable[Hook] | None = None,
         _transport: Transport | None = None,
     ) -> None:
         box = Secret(env_or(secret, "STYTCH_SECRET"))
@@ -92,6 +103,7 @@ class SCIMClient(_BaseClient):
         self.project_id = check_id(
             "project_id (or STYTCH_PROJECT_ID)", env_or(project_id, "STYTCH_PROJECT_ID")
         )
+        """The Stytch project the client acts for; `project-live-…` selects the live API."""
         if base_url is None:
             base_url = LIVE_URL if self.project_id.startswith("project-live-") else TEST_URL
         super().__init__(
@@ -107,6 +119,11 @@ class SCIMClient(_BaseClient):
             retry_budget=retry_budget,
             rate_limiter=rate_limiter,
             transport=_transport,
+            app_info=app_info,
+            proxy=proxy,
+            proxy_auth=proxy_auth,
+            trust_env=trust_env,
+            hooks=hooks,
         )
 
     def __repr__(self) -> str:  # safe on a half-built client (a failed constructor)
@@ -294,8 +311,9 @@ class SCIMClient(_BaseClient):
         async def fetch(cursor: str | None) -> GetGroupsResponse:
             return await self._get_groups(organization_id, connection_id, cursor, limit, headers)
 
-        async for group in self._iter_groups(fetch):
-            yield group
+        async for groups in self._group_pages(fetch):
+            for group in groups:
+                yield group
 
     def provision(
         self,

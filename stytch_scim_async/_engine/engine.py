@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import errors
@@ -22,6 +23,7 @@ from .receipt import current_receipt
 
 if TYPE_CHECKING:
     from .._transports.base import Transport
+    from .hooks import Hooks
     from .locks import OrgLocks
 
 __all__ = ["Engine"]
@@ -44,6 +46,8 @@ class Engine:
     _org_locks: OrgLocks
     #: The engine's clock for deadlines and elapsed times (`time.monotonic`).
     _clock: Callable[[], float] = time.monotonic
+    #: The client's event hooks; None (no hooks) costs each hook point one check.
+    _hooks: Hooks | None = None
 
     def _prepare(self, call: Call[R]) -> tuple[Request, GroupLimiter | None]:
         """Build an attempt's request: (request, the endpoint group's limiter when the
@@ -73,10 +77,24 @@ class Engine:
         request, group = self._prepare(call)
         limiters = self.rate_limiters
         operation = call.endpoint.name
-        sent_at = await limiters.wait(group, call.ends, self.retry.sleep, operation)
-        status, response_headers, body = await self._transport.send(request, call.ends)
-        limiters.on_reply(operation, status, response_headers, sent_at)
-        return self._finish(call.endpoint, status, response_headers, body)
+        hooks = self._hooks
+        waiting = limiters.wait(group, call.ends, self.retry.sleep, operation)
+        sent_at = await (waiting if hooks is None else hooks.throttle(waiting, call, group))
+        if hooks is not None:
+            hooks.sent(call, request)
+        try:
+            status, response_headers, body = await self._transport.send(
+                request, call.ends, self.timeout
+            )
+            limiters.on_reply(operation, status, response_headers, sent_at)
+            result = self._finish(call.endpoint, status, response_headers, body)
+        except errors.StytchSCIMError as exc:
+            if hooks is not None:
+                hooks.failed(call, exc)
+            raise
+        if hooks is not None:
+            hooks.received(call, result)
+        return result
 
     def _exchange(
         self,
@@ -148,20 +166,28 @@ class Engine:
         transport.calls += 1  # aclose() waits for calls in flight (see Transport.drain)
         started = self._clock()
         limiters = self.rate_limiters
+        hooks = self._hooks
         try:
             request, group = self._prepare(call)
             operation = call.endpoint.name
             if group is None:
                 sent_at = limiters.wall()
             else:
-                sent_at = await limiters.wait(group, ends, self.retry.sleep, operation)
-            status, response_headers, body = await transport.send(request, ends)
+                waiting = limiters.wait(group, ends, self.retry.sleep, operation)
+                sent_at = await (waiting if hooks is None else hooks.throttle(waiting, call, group))
+            if hooks is not None:
+                hooks.sent(call, request)
+            status, response_headers, body = await transport.send(request, ends, self.timeout)
             limiters.on_reply(operation, status, response_headers, sent_at)
             result = self._finish(call.endpoint, status, response_headers, body)
         except errors.StytchSCIMError as exc:
+            if hooks is not None:
+                hooks.failed(call, exc)
             return await self._retrying(call, exc, started)
         finally:
             transport.call_ended()
+        if hooks is not None:
+            hooks.received(call, result)
         self.retry_budget.refund()
         return result
 
@@ -174,7 +200,10 @@ class Engine:
             self.retry_budget,
             self._clock,
             started,
+            organization_id=call.params.get("organization_id"),
         )
+        if self._hooks is not None:
+            decision.observer = partial(self._hooks.retrying, call.endpoint.name)
         rescue = call.rescue
         async for try_ in decision.retrying():
             with try_:

@@ -3,8 +3,9 @@ memory that voids a proof of absence taken before another call for the organizat
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
+
+from .._transports.slots import Slots
 
 __all__ = ["OrgLocks"]
 
@@ -16,11 +17,14 @@ REMEMBERED_ORGANIZATIONS = 8192
 
 
 class _Entry:
-    __slots__ = ("lock", "users")
+    """One organization's holder and its queue: the first call takes it without any
+    lock object or await; only a second one for the same organization waits."""
+
+    __slots__ = ("slots", "users")
 
     def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
+        self.slots = Slots(0)  # created held: the caller that made it holds it
+        self.users = 1
 
 
 class OrgLocks:
@@ -43,16 +47,16 @@ class OrgLocks:
         """Wait for `key`. True (quiet) when no other call for it held or awaited it,
         and, with `since` (a `mark()`), none has run since that mark either."""
         entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = _Entry()
-        quiet = entry.users == 0 and (since is None or self._untouched(key, since))
+        if entry is None:  # nobody holds it: ours at once, nothing to wait for
+            self._entries[key] = _Entry()
+            return since is None or self._untouched(key, since)
         entry.users += 1
         try:
-            await entry.lock.acquire()
+            await entry.slots.wait()
         except BaseException:
             self._drop(key, entry)
             raise
-        return quiet
+        return False
 
     def release(self, key: str) -> None:
         """Let the next call for `key` in.
@@ -61,9 +65,10 @@ class OrgLocks:
         proof taken after it (which saw what it did); one that ends after the mark, or
         is still running, voids the proof (`_untouched`, or `users`)."""
         entry = self._entries[key]
-        entry.lock.release()
         self._touch(key)
         self._drop(key, entry)
+        if entry.users:
+            entry.slots.release()  # handed to the oldest waiter
 
     def _touch(self, key: str) -> None:
         self._seq += 1

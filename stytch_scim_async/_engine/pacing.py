@@ -149,10 +149,12 @@ class RateLimiters:
         self.groups = {
             name: GroupLimiter(name, _template_copy(ceiling)) for name in set(GROUPS.values())
         }
+        #: Each operation's limiter, looked up once per send rather than through GROUPS.
+        self._by_operation = {operation: self.groups[g] for operation, g in GROUPS.items()}
 
     def group(self, operation: str) -> GroupLimiter:
         """The limiter `operation` is paced by."""
-        return self.groups[GROUPS.get(operation, "read")]
+        return self._by_operation.get(operation) or self.groups["read"]
 
     @property
     def throttles(self) -> int:

@@ -3,8 +3,8 @@
 A batch runs each create in a task of its own and sets a `Receipt` in that task's
 context: the engine counts the requests into it, and a recovery records the
 connection and the next token there as soon as it holds one, so a create cancelled
-mid-recovery still hands its token over. Set only by batches: a single call pays one
-context-variable read per request.
+mid-recovery still hands its token over. Set only by batches: a process that never
+ran one reads no context variable per request.
 """
 
 from __future__ import annotations
@@ -34,11 +34,18 @@ _RECEIPT: contextvars.ContextVar[Receipt | None] = contextvars.ContextVar(
 )
 
 
+#: Whether any task of this process ever kept a receipt: until one does, a request
+#: reads no context variable at all.
+_KEPT = False
+
+
 def keep_receipt(receipt: Receipt) -> None:
     """Record what the current task sends and recovers in `receipt` from now on."""
+    global _KEPT
+    _KEPT = True
     _RECEIPT.set(receipt)
 
 
 def current_receipt() -> Receipt | None:
     """The current task's receipt, if a batch set one."""
-    return _RECEIPT.get()
+    return _RECEIPT.get() if _KEPT else None

@@ -256,6 +256,10 @@ class Recovery:
             recover_token=call.recover_token,
         )
         verdict = decide(evidence)
+        hooks = self._client._hooks
+        if hooks is not None:
+            seen = connection.connection_id if connection is not None else None
+            hooks.reconciled("create", verdict.value, seen, current.request_id)
         if verdict is Verdict.POST_AGAIN:  # only after a POST: a first check returned
             assert failure is not None
             late = call.unanswered_at
@@ -271,9 +275,19 @@ class Recovery:
                 current, connection, "which this create has no evidence of having made"
             ) from failure
         if verdict is Verdict.TOKEN_LOST:
+            if hooks is not None:
+                hooks.recovery(connection.connection_id, recovered=False)
             raise errors.TokenLostError(connection, proven=evidence.proven_absent) from failure
         call.connection = connection
-        return await self.recover(call, connection)
+        if hooks is None:
+            return await self.recover(call, connection)
+        try:
+            recovered = await self.recover(call, connection)
+        except errors.TokenLostError:
+            hooks.recovery(connection.connection_id, recovered=False)
+            raise
+        hooks.recovery(connection.connection_id, recovered=True)
+        return recovered
 
     @staticmethod
     def _exists(

@@ -55,6 +55,24 @@ async def look(
         return None
 
 
+def _verdict(
+    endpoint: Endpoint[Any], params: dict[str, Any], current: GetConnectionResponse | None
+) -> str:
+    """What a rotation's look concluded, as its event reports it."""
+    connection = current.connection if current is not None else None
+    if current is None:
+        return "unknown"
+    if (
+        connection is None
+        or not connection.active
+        or connection.connection_id != params["connection_id"]
+    ):
+        return "absent"
+    if endpoint is ROTATE_START:
+        return "restart" if connection.rotating else "not_committed"
+    return "not_committed" if connection.rotating else "committed"
+
+
 @attrs.define
 class _Rotation:
     in_doubt: bool = False
@@ -129,6 +147,14 @@ class Rotations:
             raise failure
         current = await look(self._client, params, headers)
         connection = current.connection if current is not None else None
+        hooks = self._client._hooks
+        if hooks is not None:
+            hooks.reconciled(
+                endpoint.name,
+                _verdict(endpoint, params, current),
+                connection.connection_id if connection is not None else None,
+                current.request_id if current is not None else None,
+            )
         if current is None or connection is None or not connection.active:
             raise failure
         if connection.connection_id != params["connection_id"]:

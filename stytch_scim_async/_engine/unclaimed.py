@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -28,6 +27,8 @@ def _folders() -> list[str]:
     folders = [chosen] if chosen else []
     with contextlib.suppress(OSError):  # the working directory may have been removed
         folders.append(os.getcwd())
+    import tempfile  # only when a token must be written down: rare, and slow to import
+
     folders.append(tempfile.gettempdir())
     return folders
 

@@ -41,16 +41,25 @@ class RetryPolicy:
     """
 
     max_attempts: int = attrs.field(default=3, validator=count(1))
+    """HTTP attempts a call may make in all, the first included (1: never retry)."""
     initial_delay: float = attrs.field(default=0.5, validator=seconds(at_least=0))
+    """Seconds of backoff ceiling after the first failure; it doubles after each one."""
     max_delay: float = attrs.field(default=8.0, validator=seconds(at_least=0, finite=False))
+    """The most a backoff may grow to, in seconds."""
     max_retry_after: float = attrs.field(default=60.0, validator=seconds(at_least=0, finite=False))
+    """The longest server `Retry-After` (seconds) that is slept; a longer one ends the call with
+    `RateLimitError.retry_after`."""
     deadline: float | None = attrs.field(
         default=None, validator=seconds(above=0, finite=False, optional=True)
     )
+    """Seconds the whole call may take, attempts and waits included (a create or rotation
+    may take one attempt's timeout more to learn whether it committed); None: no deadline."""
     sleep: Callable[[float], Awaitable[None]] | None = attrs.field(
         default=None, eq=False, repr=False
     )
+    """What waits between attempts (`asyncio.sleep` when None); a test passes a recorder."""
     random: Callable[[], float] = attrs.field(default=random.random, eq=False, repr=False)
+    """The jitter's source of numbers in [0, 1); a test passes a fixed one."""
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -116,6 +125,11 @@ class RetryDecision:
     started: float
     next_delay: float = 0.0
     spent: int = 0
+    #: The organization the call is about (None: not known, as in member mode); the
+    #: retry record names it, so a batch's log says which organization each line is.
+    organization_id: str | None = None
+    #: Told of each retry (failed attempt number, its error, the delay): event hooks.
+    observer: Callable[[int, BaseException, float], None] | None = None
 
     def retrying(self) -> tenacity.AsyncRetrying:
         """The `AsyncRetrying` driven by this decision (built per call, never shared)."""
@@ -162,12 +176,17 @@ class RetryDecision:
 
     def log(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        organization = self.organization_id
         logger.info(
-            "retrying %s: attempt %d failed with %s (status=%s, request_id=%s); sleeping %.3fs",
+            "retrying %s: attempt %d failed with %s (status=%s, request_id=%s); sleeping %.3fs%s",
             self.operation,
             state.attempt_number,
             type(error).__name__,
             getattr(error, "status_code", None),
             getattr(error, "request_id", None),
             self.next_delay,
+            f" [organization {organization}]" if organization else "",
+            extra={"organization_id": organization},
         )
+        if self.observer is not None and error is not None:
+            self.observer(state.attempt_number, error, self.next_delay)

@@ -40,10 +40,15 @@ class RetryBudget:
     """
 
     capacity: int = attrs.field(default=500, validator=count(0))
+    """The most tokens the budget holds (and starts with)."""
     retry_cost: int = attrs.field(default=5, validator=count(0))
+    """Tokens a retry takes after a 5xx or a connection error."""
     timeout_cost: int = attrs.field(default=10, validator=count(0))
+    """Tokens a retry takes after a timeout."""
     throttle_cost: int = attrs.field(default=1, validator=count(0))
+    """Tokens a retry takes after a 429."""
     available: int = attrs.field(default=-1, validator=count(-1))
+    """Tokens left now; a success returns some (-1 at construction: start full)."""
 
     def __attrs_post_init__(self) -> None:
         if self.available < 0 or self.available > self.capacity:
@@ -82,15 +87,25 @@ class AdaptiveRateLimiter:
     """
 
     max_rate: float | None = attrs.field(default=None, validator=seconds(above=0, optional=True))
+    """A fixed ceiling in requests per second, applied from the start; None: none."""
     min_rate: float = attrs.field(default=2.0, validator=seconds(above=0))
+    """The pace never drops below this many requests per second."""
     backoff: float = attrs.field(default=0.9, validator=seconds(above=0, below=1))
+    """On a 429 the pace becomes this fraction of what Stytch delivered recently."""
     growth: float = attrs.field(default=0.5, validator=seconds(above=0))
+    """How fast the pace grows back after a quiet spell (exponential rate, per second)."""
     hold: float = attrs.field(default=0.5, validator=seconds(at_least=0))
+    """Seconds after a 429 before the pace grows again."""
     window: float = attrs.field(default=1.0, validator=seconds(above=0))
+    """Seconds of recent deliveries the limiter measures Stytch's rate over."""
     relax: float = attrs.field(default=5.0, validator=seconds(at_least=0))
+    """Seconds without a 429 after which a pace far above the traffic switches itself off."""
     rate: float = math.inf
+    """The learnt pace in requests per second (inf until 429s repeat)."""
     enabled: bool = False
+    """Whether the learnt pace applies now."""
     throttles: int = 0
+    """429s this limiter has seen."""
     _probing: bool = False
     _next_slot: float = 0.0
     _last_change: float = -math.inf

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:
     from .. import errors
+    from .._engine.hooks import Hooks
     from .._engine.locks import OrgLocks
     from .._policy.retry import RetryPolicy
     from .._policy.throttle import AdaptiveRateLimiter
@@ -27,6 +28,7 @@ class BatchClient(Protocol):
     rate_limiter: AdaptiveRateLimiter
     _headers: RequestHeaders
     _org_locks: OrgLocks
+    _hooks: Hooks | None
 
     def with_retry(self, retry: RetryPolicy) -> Self: ...
 

@@ -33,6 +33,7 @@ class ProvisionAbandonedError(errors.StytchSCIMError):
 
     def __init__(self, outcomes: list[ProvisionOutcome]) -> None:
         self.outcomes = outcomes
+        """The outcomes nobody received, tokens included: store them first."""
         held = sum(1 for outcome in outcomes if outcome.bearer_token is not None)
         super().__init__(
             f"the batch was left early: {len(outcomes)} outcome(s) were not received, "

@@ -25,10 +25,15 @@ class ProvisionRequest:
     """
 
     organization_id: str
+    """The organization to create the connection for."""
     display_name: str | None = None
+    """The connection's name in the admin console; None: Stytch's default."""
     identity_provider: str | None = None
+    """The IdP it is for (`okta`, ...); None: Stytch's default."""
     maybe_sent: bool = attrs.field(default=False, kw_only=True)
+    """An earlier process may have sent this create: look before any POST."""
     proven_absent: bool = attrs.field(default=False, kw_only=True)
+    """The organization was proven to have no connection before the create was sent."""
 
 
 class ProvisionStatus(enum.StrEnum):
@@ -55,11 +60,17 @@ class ProvisionOutcome:
     """The result for one request. `attempts` counts every HTTP request sent for it."""
 
     request: ProvisionRequest
+    """The request this outcome answers."""
     status: ProvisionStatus
+    """How it ended."""
     connection: SCIMConnectionWithToken | None = None
+    """The connection with its live token when `ok`; None otherwise."""
     error: errors.StytchSCIMError | None = None
+    """The library's error when it did not end `ok` (None otherwise)."""
     attempts: int = 0
+    """Every HTTP request sent for this organization (reconciling GETs included)."""
     request_id: str | None = None
+    """Stytch's request id of the last answer, for support tickets."""
 
     @property
     def ok(self) -> bool:
@@ -86,11 +97,20 @@ class ProvisionProgress:
     """Running totals, handed to `on_progress` after every outcome."""
 
     done: int
+    """Outcomes handed out so far."""
     in_flight: int
+    """Organizations being worked on now."""
     created: int
+    """Outcomes `created`."""
     recovered: int
+    """Outcomes `recovered`."""
     already_exists: int
+    """Outcomes `already_exists`."""
     failed: int
+    """Outcomes `failed`."""
     requests: int
+    """HTTP requests sent so far, all organizations together."""
     throttled: int
+    """429s received so far."""
     unconfirmed: int = 0
+    """Outcomes `unconfirmed`: a token to store and check."""

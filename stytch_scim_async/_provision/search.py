@@ -62,7 +62,9 @@ async def active_connections(
     while True:
         params = {"limit": SEARCH_PAGE, "cursor": cursor, "query": query}
         try:
-            page = await client._run(SEARCH_ORGANIZATIONS, params, client._headers)
+            search = client._run(SEARCH_ORGANIZATIONS, params, client._headers)
+            hooks = client._hooks
+            page = await (search if hooks is None else hooks.call("search", params, search))
         except errors.StytchSCIMError as exc:
             logger.warning(
                 "provision: the organizations search failed (%s: %s); each organization "

@@ -1,19 +1,27 @@
-"""The one configured cattrs converter (never cattrs' global one).
+"""The library's cattrs converters (never cattrs' global one), built at first use.
 
 Strict about types (a number where Stytch sends a string is a decode error, not a
 silent `str(5)`), forgiving about extra keys (Stytch adds fields over time), and
 turning RFC 3339 timestamps into timezone-aware datetimes.
+
+Two converters with the same hooks: a reply is structured by the fast one's
+generated function for its response type (cattrs without detailed validation: no
+per-field try/except, no list of errors), fetched once per type; only when that
+raises is the same data structured again by the detailed one, whose error names
+every field that did not fit (`describe_error`). Neither is built, nor cattrs
+imported, until the first reply: importing the package does no converter work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import cattrs
+if TYPE_CHECKING:
+    import cattrs
 
-__all__ = ["converter", "describe_error", "structure"]
+__all__ = ["describe_error", "make_converter", "structure"]
 
 T = TypeVar("T")
 
@@ -43,20 +51,28 @@ def _parse_optional_datetime(value: Any, _: type[Any]) -> datetime | None:
 
 
 def _tuple_from_list(conv: cattrs.Converter) -> Callable[[Any, type[Any]], tuple[Any, ...]]:
+    items: dict[Any, Callable[[Any, Any], Any]] = {}  # the item type's hook, found once
+
     def structure_tuple(value: Any, type_: type[Any]) -> tuple[Any, ...]:
         if value is None:  # a missing or null list means empty
             return ()
         if not isinstance(value, list):
             raise TypeError(f"expected a list, got {type(value).__name__}")
         (item_type, _) = type_.__args__
-        return tuple(conv.structure(item, item_type) for item in value)
+        hook = items.get(item_type)
+        if hook is None:
+            hook = items[item_type] = conv.get_structure_hook(item_type)
+        return tuple([hook(item, item_type) for item in value])
 
     return structure_tuple
 
 
-def make_converter() -> cattrs.Converter:
-    """Build the converter; a factory so tests can build a fresh one."""
-    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=True)
+def make_converter(*, detailed: bool = True) -> cattrs.Converter:
+    """Build a converter; a factory so tests can build a fresh one. `detailed=False`
+    is the fast one: the same hooks, errors without the path to the field."""
+    import cattrs
+
+    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     for kind in (str, int, bool, float):
         conv.register_structure_hook(kind, _strict(kind))
     conv.register_structure_hook(datetime, _parse_datetime)
@@ -72,16 +88,48 @@ def make_converter() -> cattrs.Converter:
     return conv
 
 
-converter = make_converter()
+class _Converters:
+    """The detailed converter and the fast one's hook per response type, built lazily."""
+
+    __slots__ = ("_detailed", "_fast", "hooks")
+
+    def __init__(self) -> None:
+        self._detailed: cattrs.Converter | None = None
+        self._fast: cattrs.Converter | None = None
+        self.hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
+
+    @property
+    def detailed(self) -> cattrs.Converter:
+        if self._detailed is None:
+            self._detailed = make_converter()
+        return self._detailed
+
+    def hook(self, cls: type[Any]) -> Callable[[Any, Any], Any]:
+        if self._fast is None:
+            self._fast = make_converter(detailed=False)
+        hook = self.hooks[cls] = self._fast.get_structure_hook(cls)
+        return hook
+
+
+_CONVERTERS = _Converters()
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Structure `data` into `cls` with the library's converter."""
-    return converter.structure(data, cls)
+    """Structure `data` into `cls`: the fast path, or, when it fails, the detailed
+    converter's error (it structures the same data again, so it raises the same
+    failure with every field named)."""
+    hook = _CONVERTERS.hooks.get(cls) or _CONVERTERS.hook(cls)
+    try:
+        result: T = hook(data, cls)
+    except Exception:
+        return _CONVERTERS.detailed.structure(data, cls)
+    return result
 
 
 def describe_error(exc: BaseException) -> str:
     """A one-line account of what did not fit, e.g. `required field missing @ $.connection`."""
+    import cattrs
+
     if isinstance(exc, cattrs.ClassValidationError | cattrs.IterableValidationError):
         messages = cattrs.transform_error(exc)
         return "; ".join(messages[:3]) + ("; …" if len(messages) > 3 else "")

@@ -68,7 +68,7 @@ class Route:
         return tuple(names)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # hashed on every call (`endpoint in ROTATIONS`)
 class Endpoint(Generic[R]):
     """An operation: its routes, the envelope `R` its success body decodes into, its
     retry kind. The engine returns `R`, so a call site needs no annotation or cast."""

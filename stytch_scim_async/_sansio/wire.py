@@ -7,8 +7,6 @@ without a network (and never imports aiohttp, asyncio or tenacity).
 from __future__ import annotations
 
 import base64
-import email.utils
-import ipaddress
 import json
 import math
 import re
@@ -21,6 +19,7 @@ import attrs
 
 from .. import errors
 from .._version import __version__
+from .config import AppInfo
 from .convert import describe_error, structure
 from .endpoints import Endpoint, Mode
 from .validate import PLAIN_ID
@@ -38,9 +37,11 @@ __all__ = [
     "excerpt",
     "parse_response",
     "retry_after",
+    "user_agent",
 ]
 
 USER_AGENT = f"stytch-scim-async/{__version__}"
+"""The library's own `User-Agent` (an `AppInfo` is appended after it)."""
 EXCERPT_CHARS = 200
 _SECRET_VALUE = re.compile(r'("[^"]*(?:token|secret|jwt)[^"]*"\s*:\s*)"[^"]*"?', re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -90,6 +91,11 @@ class RequestHeaders:
         return RequestHeaders({**self.mapping, **extra})
 
 
+def user_agent(app: AppInfo | None) -> str:
+    """The `User-Agent`: the library's, then the calling app's (see `AppInfo`)."""
+    return USER_AGENT if app is None else f"{USER_AGENT} {app.product()}"
+
+
 def basic_auth(user: str, password: str) -> str:
     """The `Authorization` header value for HTTP Basic."""
     raw = f"{user}:{password}".encode()
@@ -100,6 +106,8 @@ def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain HTTP may reach."""
     if host.lower() == "localhost":
         return True
+    import ipaddress  # only for plain http: an https client never needs it
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -132,6 +140,39 @@ def check_base_url(base_url: str) -> str:
     )
 
 
+#: Each route template split once: (literal pieces, the path parameters between them).
+_TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+#: Encoded bodies by their (all-string) fields: a batch sends the same few again and
+#: again. Bounded: once full, other bodies are encoded per call.
+_BODIES: dict[tuple[tuple[str, str], ...], bytes] = {}
+_BODIES_MAX = 256
+
+
+def _split(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    pieces, names = [], []
+    rest = template
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        name, _, rest = tail.partition("}")
+        pieces.append(head)
+        names.append(name)
+    pieces.append(rest)
+    split = _TEMPLATES[template] = (tuple(pieces), tuple(names))
+    return split
+
+
+def _body(fields: dict[str, Any], cacheable: bool) -> bytes:
+    if not cacheable:
+        return _ENCODER.encode(fields).encode()
+    key = tuple(fields.items())
+    body = _BODIES.get(key)
+    if body is None:
+        body = _ENCODER.encode(fields).encode()
+        if len(_BODIES) < _BODIES_MAX:
+            _BODIES[key] = body
+    return body
+
+
 def build_request(
     endpoint: Endpoint[Any],
     mode: Mode,
@@ -142,26 +183,29 @@ def build_request(
     """Turn validated parameters into a `Request`; unset (None) parameters are omitted."""
     if isinstance(headers, RequestHeaders):
         headers = headers.mapping
-    route = endpoint.route(mode)
-    path = route.template
+    route = endpoint.project if mode is Mode.PROJECT else endpoint.member
+    pieces, names = _TEMPLATES.get(route.template) or _split(route.template)
+    path = pieces[0]
+    for index, name in enumerate(names, 1):
+        if name not in params:  # a path parameter nobody supplied never reaches the wire
+            raise errors.InvalidRequestError(name, "is required")
+        value = params[name]
+        path += (value if PLAIN_ID.fullmatch(value) else quote(value, safe="")) + pieces[index]
     rest: dict[str, Any] = {}
+    plain = True  # every field a string: the encoded body may be reused
     for name, value in params.items():
-        if name in route.path_params:
-            segment = value if PLAIN_ID.fullmatch(value) else quote(value, safe="")
-            path = path.replace("{" + name + "}", segment)
-        elif value is not None:
+        if value is not None and name not in names:
             rest[name] = value
-    if "{" in path:  # a path parameter nobody supplied must not reach the wire literally
-        missing = path[path.index("{") + 1 : path.index("}")]
-        raise errors.InvalidRequestError(missing, "is required")
+            plain = plain and type(value) is str
     url = base_url + path
     body: bytes | None = None
-    if route.method == "GET":
+    method = route.method
+    if method == "GET":
         if rest:
             url += "?" + urlencode(rest)
-    elif route.method != "DELETE":
-        body = _ENCODER.encode(rest).encode()
-    return Request(endpoint.name, route.method, url, headers, body)
+    elif method != "DELETE":
+        body = _body(rest, plain)
+    return Request(endpoint.name, method, url, headers, body)
 
 
 def excerpt(body: bytes) -> str:
@@ -191,6 +235,8 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
     try:
         seconds = float(raw)
     except ValueError:
+        import email.utils  # an HTTP-date is rare: delta-seconds is the common form
+
         try:
             when = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError, OverflowError):
@@ -279,22 +325,23 @@ def parse_response(
         if now is None:
             raise TypeError("parse_response needs `now` for a non-2xx response")
         raise error_from_response(status, headers, body, now)
-    request_id = None
+    data: Any = None
     try:
         # Stytch sends UTF-8 (a proxy may add a byte-order mark); decoding first
-        # skips json's encoding detection.
-        data = json.loads(body.decode("utf-8-sig"))
-        if not isinstance(data, dict):
+        # skips json's encoding detection, and plain UTF-8 is the codec's fast path.
+        text = body.decode()
+        data = json.loads(text[1:] if text[:1] == "\ufeff" else text)
+        if type(data) is not dict:
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
         inner = data.get("data")
-        if isinstance(inner, dict):  # the frontend-SDK endpoints wrap the body
+        if inner is not None and type(inner) is dict:  # the frontend-SDK endpoints wrap it
             data = {**{k: v for k, v in data.items() if k != "data"}, **inner}
-        request_id = _text(data.get("request_id"))
         data.setdefault("status_code", status)
         return structure(data, endpoint.response)
     except Exception as exc:  # any decoding failure becomes one typed error
         undecodable = isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
         problem = "not JSON" if undecodable else describe_error(exc)
+        request_id = _text(data.get("request_id")) if isinstance(data, dict) else None
         raise errors.ResponseDecodeError(
             problem,
             status_code=status,

@@ -20,11 +20,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 from .. import errors
 from .._sansio.config import Timeout
-from .._sansio.wire import Request
+from .._sansio.wire import Request, basic_auth
 from .base import MAX_BODY_BYTES, InFlight, not_sent
+from .proxy import ProxyRoute
+from .slots import Slots
 
 __all__ = ["ERRORS", "MAX_BODY_BYTES", "AiohttpTransport", "Failure", "map_error"]
 
@@ -113,6 +116,20 @@ def map_error(exc: BaseException, operation: str, timeout: float | None) -> erro
     return errors.TransportError(f"{text} ({name})")
 
 
+class _Prepared:
+    """A header mapping and its CIMultiDict (what aiohttp would build from it per
+    request), in an object whose repr says nothing: they carry credentials."""
+
+    __slots__ = ("source", "wire")
+
+    def __init__(self, source: Mapping[str, str]) -> None:
+        self.source = source
+        self.wire = CIMultiDict(source)
+
+    def __repr__(self) -> str:
+        return "_Prepared(<redacted>)"
+
+
 class AiohttpTransport(InFlight):
     """Owns (or borrows) one aiohttp session with one pooled connector."""
 
@@ -123,14 +140,20 @@ class AiohttpTransport(InFlight):
         timeout: Timeout,
         max_connections: int,
         ssl_context: ssl.SSLContext | None,
+        proxy: ProxyRoute | None = None,
     ) -> None:
         super().__init__()
         self._session = session
         self._owns_session = session is None
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        #: The client's `Timeout`: a call passing another one (a view's) gets its own.
+        self._base = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
         self._closed = False
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = Slots(max_connections)
+        # The headers as aiohttp keeps them, for the last header mapping sent (the
+        # client's own, on every call without Member-session headers).
+        self._prepared: _Prepared | None = None
         # Our session carries our timeout and TLS settings; a caller's session gets them
         # on every request instead, and its raise_for_status is overridden: we map
         # statuses ourselves, and aiohttp's exception would carry our headers.
@@ -140,6 +163,12 @@ class AiohttpTransport(InFlight):
             self._request_options["raise_for_status"] = False
             if ssl_context is not None:
                 self._request_options["ssl"] = ssl_context
+        if proxy is not None:  # resolved and checked by `proxy.resolve_proxy`
+            self._request_options["proxy"] = proxy.url
+            if proxy.user is not None and proxy.password is not None:
+                # Sent on the CONNECT only (aiohttp's BasicAuth is deprecated).
+                credential = basic_auth(proxy.user, proxy.password.value or "")
+                self._request_options["proxy_headers"] = {"Proxy-Authorization": credential}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -157,26 +186,32 @@ class AiohttpTransport(InFlight):
         return self._session
 
     async def send(
-        self, request: Request, ends: float | None = None
+        self, request: Request, ends: float | None = None, attempt_timeout: Timeout | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One attempt: status, headers and (capped) body, or a `TransportError`.
 
-        `ends` (a `time.monotonic()` instant, the call's deadline) shortens this
-        attempt's timeout, never lengthens it; it is measured once a connection slot
-        is ours, and a request whose time ran out while queueing is not sent at all."""
+        `attempt_timeout` is the calling view's (None: the client's). `ends` (a
+        `time.monotonic()` instant, the call's deadline) shortens it, never lengthens
+        it; it is measured once a connection slot is ours, and a request whose time
+        ran out while queueing is not sent at all."""
         session = self._get_session()
         slots = self._slots
-        if ends is None:
-            await slots.acquire()
-        else:
-            try:
-                async with asyncio.timeout(max(0.0, ends - time.monotonic())):
-                    await slots.acquire()
-            except TimeoutError:
-                raise not_sent(request) from None
+        if not slots.take():  # a free slot is taken without awaiting
+            if ends is None:
+                await slots.wait()
+            else:
+                try:
+                    async with asyncio.timeout(max(0.0, ends - time.monotonic())):
+                        await slots.wait()
+                except TimeoutError:
+                    raise not_sent(request) from None
         try:
             options = self._request_options
             timeout = self._timeout
+            own = attempt_timeout
+            if own is not None and own is not self._base and own != self._base:
+                timeout = aiohttp.ClientTimeout(total=own.total, connect=own.connect)
+                options = {**options, "timeout": timeout}
             if ends is not None:
                 limit = ends - time.monotonic()
                 if limit <= 0:
@@ -185,14 +220,20 @@ class AiohttpTransport(InFlight):
                     connect = limit if timeout.connect is None else min(timeout.connect, limit)
                     timeout = aiohttp.ClientTimeout(total=limit, connect=connect)
                     options = {**options, "timeout": timeout}
+            prepared = self._prepared
+            if prepared is None or prepared.source is not request.headers:
+                prepared = self._prepared = _Prepared(request.headers)
             try:
-                async with session.request(
+                # Awaited, not entered: the body is read here and the response released
+                # in `finally`, one context-manager frame fewer on every wake-up.
+                response = await session.request(
                     request.method,
                     request.url,
-                    headers=request.headers,
+                    headers=prepared.wire,
                     data=request.body,
                     **options,
-                ) as response:
+                )
+                try:
                     length = response.content_length  # of the encoded body, if compressed
                     if (
                         length is not None
@@ -203,6 +244,8 @@ class AiohttpTransport(InFlight):
                     else:
                         body = await _read_capped(response)
                     return response.status, response.headers, body
+                finally:
+                    response.release()
             except (aiohttp.ClientError, TimeoutError) as exc:
                 failure = map_error(exc, request.operation, timeout.total)
             # aiohttp's error is neither the cause nor the context of ours: its traceback

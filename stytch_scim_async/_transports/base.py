@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from .. import errors
 
 if TYPE_CHECKING:
+    from .._sansio.config import Timeout
     from .._sansio.wire import Request
 
 __all__ = ["MAX_BODY_BYTES", "InFlight", "Reply", "Transport", "not_sent"]
@@ -30,9 +31,12 @@ class Transport(Protocol):
     #: Set by the client's aclose(): new calls are refused, those in flight finish.
     closing: bool
 
-    async def send(self, request: Request, ends: float | None = None) -> Reply:
-        """One attempt: status, headers and body, or a `TransportError`. `ends` (a
-        `time.monotonic()` instant, the call's deadline) shortens its timeout."""
+    async def send(
+        self, request: Request, ends: float | None = None, attempt_timeout: Timeout | None = None
+    ) -> Reply:
+        """One attempt: status, headers and body, or a `TransportError`. `attempt_timeout`
+        is the attempt's, the calling client view's (None: the transport's own); `ends`
+        (a `time.monotonic()` instant, the call's deadline) shortens it."""
         ...
 
     def call_ended(self) -> None:

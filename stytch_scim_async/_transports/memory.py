@@ -50,8 +50,8 @@ Handler = Callable[[str, str, Mapping[str, str], Mapping[str, str], bytes], Answ
 
 
 class MockTransport(InFlight):
-    """Sends every request to `handler`; `timeout` bounds each attempt (as the client's
-    `Timeout.total` bounds an aiohttp attempt), None leaves it unbounded."""
+    """Sends every request to `handler`; each attempt is bounded by the calling client's
+    `Timeout.total` (as an aiohttp attempt is) and by `timeout`, if given."""
 
     def __init__(self, handler: Handler, *, timeout: Timeout | None = None) -> None:
         super().__init__()
@@ -61,11 +61,17 @@ class MockTransport(InFlight):
         #: Every request sent, in order (tests read it).
         self.requests: list[Request] = []
 
-    async def send(self, request: Request, ends: float | None = None) -> Reply:
-        """One attempt: the handler's answer, its faults carried out."""
+    async def send(
+        self, request: Request, ends: float | None = None, attempt_timeout: Timeout | None = None
+    ) -> Reply:
+        """One attempt: the handler's answer, its faults carried out; `attempt_timeout` (the
+        calling client's) bounds it, and so does the transport's own, if it has one."""
         if self._closed:
             raise errors.ClientClosedError("the client is closed")
         limit = self._total
+        if attempt_timeout is not None:
+            own = attempt_timeout.total
+            limit = own if limit is None else min(limit, own)
         if ends is not None:
             left = ends - time.monotonic()
             if left <= 0:

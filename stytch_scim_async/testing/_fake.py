@@ -65,12 +65,16 @@ class FakeStytch(EmulatorHelpers):
         request_log_size: int = 10_000,
     ) -> None:
         self.seed = seed
+        """What the ids, tokens and random faults are drawn from: the same seed, the same run."""
         self.strict_organizations = strict_organizations
+        """Whether only added organizations exist (others: 404)."""
         self.clock = clock
+        """Epoch seconds: it stamps tokens and drives the rate limits' windows."""
         self._base_url = base_url.rstrip("/")
         self._last_page_cursor = last_page_cursor
         self._request_log_size = request_log_size
         self.injector = FaultInjector(faults or Faults(), seed)
+        """Decides each request's fault from `faults`; its counters are the rate limits' state."""
         self._settings = settings if settings is not None else Settings()
         self.initialize()
 

@@ -109,24 +109,44 @@ class Faults:
     """
 
     latency: float = 0.0
+    """Seconds every answer is delayed (the state change is visible at once)."""
     jitter: float = 0.0
+    """Up to this many seconds more, drawn per answer."""
     rate_limit: float | None = None
+    """Requests per second each SCIM route allows, each with its own counter; None: no limit."""
     rate_limit_mode: RateLimitMode = "fixed-window"
+    """`"fixed-window"` (Stytch's clock-aligned intervals) or `"token-bucket"`."""
     rate_limit_window: float = 1.0
+    """The fixed window's length in seconds."""
     burst: int | None = None
+    """The token bucket's size (token-bucket mode only)."""
     retry_after: RetryAfterMode | None = None
+    """How a 429 spells `Retry-After`: None (no header, as Stytch documents none), `"seconds"` or
+    `"http-date"`."""
     search_rate_limit: int | None = None
+    """The organizations search's own limit, per `search_rate_window`."""
     search_rate_window: float = 60.0
+    """The organizations search's window in seconds."""
     rate_limits: tuple[RateLimit, ...] = ()
+    """Further `RateLimit` rules (per endpoint, or shared by a group)."""
     p_500_before_commit: float = 0.0
+    """Probability of a 500 before anything is done."""
     p_500_after_commit: float = 0.0
+    """Probability of a 500 after the request took effect."""
     p_html_502: float = 0.0
+    """Probability of a proxy's HTML 502 page (nothing done)."""
     p_truncated_json: float = 0.0
+    """Probability of a 200 whose JSON is cut in half (the request took effect)."""
     p_drop_before_commit: float = 0.0
+    """Probability of a connection closed without an answer, nothing done."""
     p_drop_after_commit: float = 0.0
+    """Probability of a connection closed without an answer after the request took effect."""
     p_stall_after_commit: float = 0.0
+    """Probability of no answer for `stall_seconds` after the request took effect."""
     stall_seconds: float = 60.0
+    """How long a stall lasts."""
     routes: frozenset[str] | None = None
+    """The route names all of the above applies to; None: every route."""
 
     def __post_init__(self) -> None:
         if self.latency < 0 or self.jitter < 0 or self.stall_seconds < 0:

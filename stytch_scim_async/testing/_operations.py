@@ -149,7 +149,8 @@ class Operations:
             bearer_token=self.ids.bearer_token(),
             bearer_token_expires_at=self._expiry(),
         )
-        self.state.add_organization(organization_id, rfc3339(self.clock()))
+        if organization_id not in self.state.organizations:  # (the lenient rule's first use)
+            self.state.add_organization(organization_id, rfc3339(self.clock()))
         self.state.connections[connection.connection_id] = connection
         if deleted:
             connection.status = "deleted"

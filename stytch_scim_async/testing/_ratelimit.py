@@ -52,11 +52,17 @@ class RateLimit:
     """
 
     limit: int
+    """Requests allowed per `window`."""
     window: float = 1.0
+    """The interval in seconds; fixed windows start at multiples of it in Unix time."""
     routes: frozenset[str] | None = None
+    """The route names it covers; None: every route."""
     group: str | None = None
+    """A name for one counter shared by all covered routes; None: a counter per route."""
     mode: RateLimitMode = "fixed-window"
+    """`"fixed-window"` (Stytch's) or `"token-bucket"`."""
     burst: int | None = None
+    """The bucket's size in token-bucket mode (default `limit`)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:

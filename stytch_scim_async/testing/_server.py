@@ -12,8 +12,8 @@ import asyncio
 import ipaddress
 import time
 from collections import deque
-from collections.abc import Callable
-from types import TracebackType
+from collections.abc import Callable, Mapping
+from types import MappingProxyType, TracebackType
 
 from aiohttp import web
 
@@ -25,6 +25,8 @@ from ._state import EmulatorState
 from ._stats import RequestLogEntry, Stats
 
 __all__ = ["StytchEmulator"]
+
+_NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
 def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
@@ -78,6 +80,7 @@ class StytchEmulator(EmulatorHelpers):
             base_url=f"http://{host}:{port}",
             last_page_cursor=last_page_cursor,
         )
+        """The in-memory Stytch this server serves (`FakeStytch`), its state the emulator's."""
         self._host = host
         self._port = port
         self._shutdown_timeout = shutdown_timeout
@@ -195,9 +198,10 @@ class StytchEmulator(EmulatorHelpers):
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         body = await request.read()
-        answer = self.fake.handle(
-            request.method, request.rel_url.raw_path, request.query, request.headers, body
-        )
+        url = request.rel_url
+        # Most requests carry no query string: they skip building its multidict.
+        query = request.query if url.raw_query_string else _NO_QUERY
+        answer = self.fake.handle(request.method, url.raw_path, query, request.headers, body)
         proceed = True
         if answer.delay > 0.0:
             proceed = await self._pause(answer.delay)
@@ -209,9 +213,8 @@ class StytchEmulator(EmulatorHelpers):
             # and quietly forgets it.
             request.protocol.force_close()
             return web.Response()
-        return web.Response(
-            status=answer.status,
-            body=answer.body,
-            content_type=answer.content_type,
-            headers=answer.headers or None,
-        )
+        # The content type as a header: aiohttp's content_type= path parses it again.
+        headers = {"Content-Type": answer.content_type}
+        if answer.headers:
+            headers.update(answer.headers)
+        return web.Response(status=answer.status, body=answer.body, headers=headers)

@@ -73,12 +73,19 @@ class Settings:
     """
 
     default_identity_provider: str = "generic"
+    """What a create that omits `identity_provider` gets."""
     identity_providers: frozenset[str] | None = IDENTITY_PROVIDERS
+    """The IdPs a create or update may name (others: 400 `invalid_scim_idp`); None: any string."""
     resolve_slugs: bool = True
+    """Whether a backend path's organization segment may be a registered slug."""
     get_returns_deleted: bool = False
+    """Whether a GET without an active connection answers the most recently deleted one."""
     sdk_allowed_origins: frozenset[str] | None = None
+    """The `Origin` values the frontend-SDK routes accept; None: any."""
     http_only_cookies: bool = False
+    """Whether the frontend-SDK routes demand one of `custom_domains` as `Host`."""
     custom_domains: frozenset[str] = frozenset()
+    """The project's custom domains, for `http_only_cookies`."""
 
     def __post_init__(self) -> None:
         if not self.default_identity_provider:

@@ -16,16 +16,28 @@ class Connection:
     """One SCIM connection, active or deleted, with its tokens and groups."""
 
     organization_id: str
+    """The organization it belongs to."""
     connection_id: str
+    """Its id, as the client sees it."""
     display_name: str
+    """The name it was created or updated with."""
     identity_provider: str
+    """The IdP it is for."""
     bearer_token: str = field(repr=False)
+    """The token the IdP must present now (a secret, kept out of the repr)."""
     bearer_token_expires_at: str
+    """When that token expires (RFC 3339)."""
     status: str = "active"
+    """`active`, or `deleted` once deleted."""
     next_bearer_token: str = field(default="", repr=False)
+    """The pending token during a rotation, else empty (a secret, kept out of the repr)."""
     next_bearer_token_expires_at: str = ""
+    """When the pending token expires, else empty."""
     role_assignments: list[dict[str, str]] = field(default_factory=list)
+    """Its implicit role assignments, as Stytch reports them (`group_id`, `role_id`,
+    `group_name`)."""
     groups: list[dict[str, str]] = field(default_factory=list)
+    """The groups an IdP pushed (`add_group`), as Stytch reports them."""
 
     @property
     def rotating(self) -> bool:
@@ -59,10 +71,15 @@ class MemberSession:
     """A logged-in Member of one organization; ``admin`` may manage SCIM."""
 
     session_token: str = field(repr=False)
+    """The session token (a secret, kept out of the repr)."""
     session_jwt: str = field(repr=False)
+    """The same session as a JWT (a secret, kept out of the repr)."""
     member_id: str
+    """The Member's id."""
     organization_id: str
+    """The organization the Member belongs to."""
     admin: bool
+    """Whether the Member's role may manage SCIM (else 403 on SCIM routes)."""
 
 
 @dataclass(slots=True)
@@ -74,7 +91,9 @@ class EmulatorState:
     slugs: dict[str, str] = field(default_factory=dict)
     """``organization_slug`` -> ``organization_id``."""
     connections: dict[str, Connection] = field(default_factory=dict)
+    """Every connection ever made, active or deleted, by connection id."""
     active: dict[str, str] = field(default_factory=dict)
+    """Each organization's active connection id."""
     deleted: dict[str, str] = field(default_factory=dict)
     """Each organization's most recently deleted connection id."""
     sessions: dict[str, MemberSession] = field(default_factory=dict, repr=False)

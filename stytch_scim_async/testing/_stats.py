@@ -13,10 +13,15 @@ class RequestLogEntry(NamedTuple):
     """One API request as the fake saw it. ``status`` is 0 when no answer was sent."""
 
     method: str
+    """The HTTP method."""
     route: str
+    """The route's name (`create`, `get`, ...; `unknown` when none matched)."""
     organization_id: str | None
+    """The organization in the path, or the session's in member mode; None when neither."""
     status: int
+    """The status answered; 0 when no answer was sent."""
     fault: str | None
+    """The fault injected, if any (`rate_limit`, `500_after_commit`, ...)."""
 
 
 @dataclass(slots=True)

@@ -47,12 +47,19 @@ class FakeResponse:
     """
 
     status: int
+    """The HTTP status."""
     body: bytes
+    """The body's bytes (already cut for `truncate`)."""
     content_type: str = "application/json"
+    """The `Content-Type` header."""
     headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    """Further headers (`Retry-After`, ...)."""
     action: Action = "respond"
+    """What the adapter does: `respond`, `truncate`, `drop` or `stall`."""
     delay: float = 0.0
+    """Seconds to wait before any of it (the latency)."""
     stall_seconds: float = 0.0
+    """Seconds a `stall` waits before writing the answer."""
 
     def json(self) -> Any:
         """The body decoded as JSON (tests use it; fails on HTML or truncated bodies)."""
@@ -125,9 +132,13 @@ HTML_502: Final[bytes] = (
 """The page a proxy in front of Stytch answers with when the backend is away."""
 
 
+#: One encoder for every body: `json.dumps` with any option builds a new one per call.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
+
+
 def json_bytes(value: object) -> bytes:
     """Compact JSON, as an API server writes it."""
-    return json.dumps(value, separators=(",", ":")).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def json_object(body: bytes) -> dict[str, Any]:
@@ -135,7 +146,12 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        # A body opening with "{" and no NUL byte after it is UTF-8 (json.loads would
+        # detect as much): decoding it here skips that detection. Others go to json.
+        if body[:1] == b"{" and body[1:2] != b"\x00":
+            value = json.loads(body.decode("utf-8", "surrogatepass"))
+        else:
+            value = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise FakeStytchError(400, "bad_request", "The request body is not valid JSON.") from None
     if not isinstance(value, dict):

@@ -4,6 +4,7 @@
 ``stytch_emulator_factory`` builds emulators with the `Faults` a test
 needs and closes them all at teardown::
 
+    @pytest.mark.asyncio
     async def test_create(stytch_emulator):
         async with SCIMClient(project_id=stytch_emulator.project_id,
                               secret=stytch_emulator.secret,
@@ -12,8 +13,10 @@ needs and closes them all at teardown::
         assert stytch_emulator.active_token("organization-test-1") == (
             created.connection.bearer_token)
 
-The fixtures need pytest-asyncio; without it this module defines nothing, so
-installing the package never breaks a test run.
+The fixtures need pytest-asyncio (the ``testing`` extra brings it); without it this
+module defines nothing, so installing the package never breaks a test run. The
+marker runs the test in pytest-asyncio's strict (default) and auto modes alike;
+``asyncio_mode = "auto"`` in the project's pytest configuration makes it optional.
 """
 
 from __future__ import annotations

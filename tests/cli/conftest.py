@@ -2,12 +2,15 @@
 
 The commands under test call `asyncio.run` themselves, so the emulator cannot share
 their event loop: it runs on a loop of its own in a background thread for the whole
-session, and is reset (state, stats, faults) before each test.
+session, and is reset (state, stats, faults) before each test. The runner calls the
+console script's entry point in-process with a `MockEnvironment`; `spawn` starts the
+real script in a process of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -17,10 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from click.testing import CliRunner, Result
 
-from stytch_scim_async._cli.app import app
+import stytch_scim_async as scim
+from stytch_scim_async._cli import options
 from stytch_scim_async.testing import Faults, StytchEmulator
+
+from .mock_env import MockEnvironment, Run, run_main
 
 T = TypeVar("T")
 
@@ -110,6 +115,17 @@ class ThreadedEmulator:
         self.call(clear)
 
 
+#: The checkout under test: the package a spawned console script must import.
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def script_environ() -> dict[str, str]:
+    """The variables for a spawned `stytch-scim`: this process's, with this checkout
+    first on the import path (an editable install may point at another one)."""
+    paths = [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 @pytest.fixture(scope="session")
 def _served() -> Iterator[ThreadedEmulator]:
     served = ThreadedEmulator()
@@ -131,7 +147,6 @@ class Cli:
 
     def __init__(self, emulator: ThreadedEmulator) -> None:
         self.emulator = emulator
-        self.runner = CliRunner()
 
     def env(self, **overrides: str | None) -> dict[str, str | None]:
         """The environment a user would set: project id and secret."""
@@ -148,24 +163,25 @@ class Cli:
         api: bool = True,
         env: Mapping[str, str | None] | None = None,
         input: bytes | str | None = None,
-    ) -> Result:
+        stderr_isatty: bool = False,
+    ) -> Run:
         """Run one command; `api` adds --base-url pointing at the emulator."""
         argv: Sequence[str] = list(args)
         if api:
             argv = [*argv, "--base-url", self.emulator.base_url]
-        return self.runner.invoke(
-            app,
-            argv,
-            env=dict(env) if env is not None else self.env(),
-            input=input,
-            prog_name="stytch-scim",
+        environment = MockEnvironment(
+            stdin=input or b"",
+            environ=env if env is not None else self.env(),
+            stderr_isatty=stderr_isatty,
         )
+        return run_main(argv, environment)
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
         """Start the console script in a process of its own (to signal it), pointed at
         the emulator; its stdout and stderr are pipes."""
         script = Path(sys.executable).with_name("stytch-scim")
-        env = {**os.environ, **{k: v for k, v in self.env().items() if v is not None}}
+        variables = {k: v for k, v in self.env().items() if v is not None}
+        env = {**script_environ(), **variables}
         return subprocess.Popen(
             [str(script), *args, "--base-url", self.emulator.base_url],
             env=env,
@@ -176,12 +192,19 @@ class Cli:
 
 
 @pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's clients back off in milliseconds, not seconds (the same attempts)."""
+    fast = scim.RetryPolicy(initial_delay=0.001, max_delay=0.01)
+    monkeypatch.setattr(options, "SCIMClient", functools.partial(scim.SCIMClient, retry=fast))
+
+
+@pytest.fixture
 def cli(emulator: ThreadedEmulator) -> Cli:
     """Run `stytch-scim` against the emulator."""
     return Cli(emulator)
 
 
-def assert_no_secret(result: Result, secret: str) -> None:
+def assert_no_secret(result: Run, secret: str) -> None:
     """The project secret appears in neither output stream."""
     assert secret not in result.stdout
     assert secret not in result.stderr

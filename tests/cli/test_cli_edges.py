@@ -8,16 +8,16 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
 import stytch_scim_async as scim
 import stytch_scim_async.testing as testing
-from stytch_scim_async._cli import bulk as _cli_bulk
+from stytch_scim_async._cli import provision as _cli_provision
 from stytch_scim_async._cli.batch import graceful_stop, run_batch
 from stytch_scim_async._cli.demo import DemoReport, verify
-from stytch_scim_async._cli.input import InputError, parse_requests
+from stytch_scim_async._cli.inputs import InputError, parse_requests
 from stytch_scim_async._cli.results import ResultsFile, ResultsFileError
 from stytch_scim_async._cli.tally import Tally, plan
 
@@ -39,14 +39,16 @@ def test_emulator_command_delegates_to_the_emulators_own_cli(
 ) -> None:
     seen: list[tuple[Sequence[str], str]] = []
 
-    def fake_main(argv: Sequence[str], prog: str) -> int:
+    def fake_main(argv: Sequence[str], out: TextIO, prog: str) -> int:
         seen.append((argv, prog))
+        out.write("base_url=http://127.0.0.1:1\n")  # the environment's stdout
         return 0
 
     monkeypatch.setattr(testing, "main", fake_main)
     result = cli("emulator", "--port", "0", "--p-html-502", "0.1", "--help", api=False)
     assert result.exit_code == 0, result.output
     assert seen == [(["--port", "0", "--p-html-502", "0.1", "--help"], "stytch-scim emulator")]
+    assert result.stdout == "base_url=http://127.0.0.1:1\n"
 
 
 def test_rotate_that_starts_but_cannot_complete_says_how_to_undo(
@@ -123,7 +125,7 @@ def test_keyboard_interrupt_exits_130(
     async def interrupted(*args: Any, **kwargs: Any) -> Tally:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cli_bulk, "run_batch", interrupted)
+    monkeypatch.setattr(_cli_provision, "run_batch", interrupted)
     result = cli("provision", str(csv_file(tmp_path)), "--out", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 130
     assert "rerun the same command to resume" in result.stderr
@@ -138,7 +140,7 @@ def test_a_stop_before_the_first_create_sends_nothing(
         event.set()
         yield event
 
-    monkeypatch.setattr(_cli_bulk, "graceful_stop", stopped)
+    monkeypatch.setattr(_cli_provision, "graceful_stop", stopped)
     result = cli("provision", str(csv_file(tmp_path)), "--out", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 130
     assert "interrupted" in result.stderr

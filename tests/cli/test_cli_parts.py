@@ -14,14 +14,14 @@ import pytest
 from stytch_scim_async import ProvisionOutcome, ProvisionRequest, errors
 from stytch_scim_async import ProvisionStatus as S
 from stytch_scim_async._cli.display import BatchProgress, live_progress, plain_line, print_summary
-from stytch_scim_async._cli.input import InputError, format_for, parse_requests
+from stytch_scim_async._cli.inputs import InputError, format_for, parse_requests
 from stytch_scim_async._cli.results import (
     ResultsFile,
     ResultsFileError,
     outcome_record,
     timestamp,
 )
-from stytch_scim_async._cli.tally import Tally, exit_code, failure_notes, summary_rows
+from stytch_scim_async._cli.tally import Tally, exit_status, failure_notes, summary_rows
 from stytch_scim_async.models import SCIMConnection, SCIMConnectionWithToken
 
 HEADER = b"organization_id,display_name,identity_provider\n"
@@ -222,13 +222,13 @@ def test_tally_exit_codes_and_rows() -> None:
     request = ProvisionRequest("b")
     tally.add(ProvisionOutcome(request, S.CREATED, connection(), None, 1))
     tally.add(ProvisionOutcome(ProvisionRequest("c"), S.RECOVERED, connection(), None, 4))
-    assert exit_code(tally, allow_existing=True) == 0
-    assert exit_code(tally, allow_existing=False) == 1
+    assert exit_status(tally, allow_existing=True) == 0
+    assert exit_status(tally, allow_existing=False) == 1
     rows = dict(summary_rows(tally, allow_existing=False))
     assert rows["skipped (done earlier)"] == "1 (1 already_exists)"
     assert rows["requests sent"] == "5"
     tally.total = 4
-    assert exit_code(tally, allow_existing=True) == 1  # one never attempted
+    assert exit_status(tally, allow_existing=True) == 1  # one never attempted
     assert dict(summary_rows(tally, allow_existing=True))["not attempted"] == "1"
 
 

@@ -132,6 +132,34 @@ def test_out_that_is_not_a_results_file_is_refused(
     assert emulator.total_requests() == 0
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"dear diary\n",
+        b'{"kind": "note", "text": "JSON, but not ours"}\n',
+        b"",  # replaced below by another project's results file
+    ],
+    ids=["text", "json", "other-project"],
+)
+def test_a_refused_out_is_left_exactly_as_it_was(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, content: bytes
+) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_bytes(content or header_line("project-test-someone-else").encode())
+    os.chmod(out, 0o644)
+    before = out.read_bytes()
+    old = 1_600_000_000_000_000_000  # a fixed, distant mtime: any write would move it
+    os.utime(out, ns=(old, old))
+    result = cli("provision", str(write_csv(tmp_path / "a.csv", range(2))), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "choose another --out" in result.stderr
+    after = out.stat()
+    assert mode(out) == 0o644  # not made private: it is not ours to change
+    assert after.st_mtime_ns == old
+    assert out.read_bytes() == before
+    assert emulator.total_requests() == 0
+
+
 def test_out_must_not_be_the_input(cli: Cli, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "a.csv", range(2))
     result = cli("provision", str(source), "--out", str(source))
@@ -150,7 +178,7 @@ BAD_INPUTS = [
         b"organization_id,display_nme,identity_provider\n",
         "typo.csv:1: unknown column 'display_nme'",
     ),
-    ("empty.csv", b"", "empty.csv:1: empty file"),
+    ("empty.csv", b"", "empty.csv: no organizations to provision (the file is empty)"),
     (
         "blank.csv",
         b"organization_id,display_name,identity_provider\norganization-test-a,,\n,B,okta\n",
@@ -326,15 +354,44 @@ def test_max_rate_and_concurrency_are_validated(cli: Cli, tmp_path: Path) -> Non
     assert ok.exit_code == 0, ok.output
 
 
-def test_header_only_file_is_nothing_to_do(
-    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+CSV_HEADER = b"organization_id,display_name,identity_provider\n"
+EMPTY_INPUTS = [
+    ("empty.jsonl", b"", "the file is empty"),
+    ("blank.jsonl", b"\n  \n\t\n", "only blank lines"),
+    ("empty.csv", b"", "the file is empty"),
+    ("header.csv", CSV_HEADER, "only the header"),
+    ("header-blank.csv", CSV_HEADER + b"\n,,\n", "only the header"),
+    ("blank.csv", b"\r\n\r\n", "only blank lines"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"), EMPTY_INPUTS, ids=[n for n, _, _ in EMPTY_INPUTS]
+)
+def test_an_input_without_organizations_is_a_usage_error(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, name: str, content: bytes, why: str
 ) -> None:
-    source = write_csv(tmp_path / "a.csv", range(0))
+    # One rule for both formats: no organizations is the wrong file, not nothing to do.
+    source = tmp_path / name
+    source.write_bytes(content)
     out = tmp_path / "out.jsonl"
     result = cli("provision", str(source), "--out", str(out))
-    assert result.exit_code == 0, result.output
-    assert out.read_text() == ""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"Error: {source}: no organizations to provision ({why}")
+    assert not out.exists()
     assert emulator.total_requests() == 0
+
+
+def test_an_empty_standard_input_is_a_usage_error(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    result = cli("provision", "-", "--format", "jsonl", "--out", str(out), input="\n")
+    assert result.exit_code == 2, result.output
+    assert "<stdin>: no organizations to provision (only blank lines)" in result.stderr
+    assert not out.exists()
 
 
 def test_missing_out_directory_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:

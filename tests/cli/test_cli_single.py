@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 import stytch_scim_async as scim
 from stytch_scim_async import cli as cli_module
 
-from .conftest import Cli, ThreadedEmulator, assert_no_secret
+from .conftest import Cli, ThreadedEmulator, assert_no_secret, script_environ
 
 ORG = "organization-test-0c5a1f54-43d6-4b7e-9d5e-1d2b3c4d5e6f"
 
@@ -231,6 +230,7 @@ def test_console_script_serves_the_emulator_and_creates(tmp_path: Path) -> None:
         [str(script), "emulator", "--port", "0", "--seed", "3"],
         stdout=subprocess.PIPE,
         text=True,
+        env=script_environ(),
     )
     try:
         assert server.stdout is not None
@@ -238,7 +238,7 @@ def test_console_script_serves_the_emulator_and_creates(tmp_path: Path) -> None:
         secret_file = tmp_path / "secret"
         secret_file.write_text(settings["secret"])
         env = {
-            **os.environ,
+            **script_environ(),
             "STYTCH_PROJECT_ID": settings["project_id"],
         }
         env.pop("STYTCH_SECRET", None)

@@ -167,7 +167,16 @@ NO_EXAMPLES = {
     "performance.md": "benchmark figures: the commands are benchmarks/ scripts",
     **{
         f"reference/{name}.md": "API reference, rendered from the docstrings"
-        for name in ("clients", "errors", "fastapi", "models", "policy", "provisioning", "testing")
+        for name in (
+            "clients",
+            "errors",
+            "fastapi",
+            "models",
+            "observability",
+            "policy",
+            "provisioning",
+            "testing",
+        )
     },
 }
 

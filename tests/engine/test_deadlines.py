@@ -152,11 +152,11 @@ async def test_a_recovery_cut_by_the_deadline_still_hands_over_its_token(
         send = client._transport.send
 
         async def slow_after_complete(
-            request: Request, ends: float | None = None
+            request: Request, ends: float | None = None, attempt_timeout: scim.Timeout | None = None
         ) -> tuple[int, Mapping[str, str], bytes]:
             if request.operation == "rotate_complete":
                 emulator.script(fault="stall_after_commit", route="get", times=5, stall_seconds=3)
-            return await send(request, ends)
+            return await send(request, ends, attempt_timeout)
 
         client._transport.send = slow_after_complete  # type: ignore[method-assign]
         with pytest.raises(scim.TokenLostError) as info:

@@ -428,3 +428,16 @@ async def test_any_answer_after_an_unreconciled_commit_is_reconciled(
     assert created.recovered
     assert created.connection.bearer_token == emulator.active_token(ORG)
     assert emulator.stats.creates_committed == 1
+
+
+async def test_every_retry_record_names_the_organization(
+    client: scim.SCIMClient, emulator: StytchEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.script(fault="500_before_commit", route="get", times=2)
+    with caplog.at_level(logging.INFO, logger="stytch_scim_async"):
+        await client.get_connection(ORG)
+    retries = [r for r in caplog.records if r.getMessage().startswith("retrying get")]
+    assert len(retries) == 2
+    for record in retries:
+        assert record.organization_id == ORG  # type: ignore[attr-defined]
+        assert record.getMessage().endswith(f"[organization {ORG}]")

@@ -189,7 +189,7 @@ async def test_another_organizations_admin_gets_403(
     assert (await http.get(URL, headers=outsider)).status_code == 403
 
 
-async def test_stytch_rate_limit_becomes_503_with_retry_after(
+async def test_stytch_rate_limit_becomes_429_with_retry_after(
     http: httpx.AsyncClient, stytch_emulator: StytchEmulator
 ) -> None:
     # Longer than RetryPolicy.max_retry_after (60 s): the client does not sleep it,
@@ -197,7 +197,7 @@ async def test_stytch_rate_limit_becomes_503_with_retry_after(
     stytch_emulator.script(fault="rate_limit", route="create", retry_after=120)
     admin = _auth(stytch_emulator.member_session(ORG))
     response = await http.post(URL, json=_create_body(), headers=admin)
-    assert response.status_code == 503
+    assert response.status_code == 429
     assert response.headers["retry-after"] == "120"
     body = response.json()
     assert body["error"] == "rate_limited"
@@ -246,7 +246,7 @@ async def test_bad_arguments_are_422_naming_the_argument(
     assert sum(stytch_emulator.stats.requests.values()) == 0  # rejected before any I/O
 
 
-async def test_stytch_failures_become_502_and_timeouts_504(
+async def test_stytch_failures_become_503_and_timeouts_504(
     stytch_emulator: StytchEmulator,
 ) -> None:
     def make() -> scim.SCIMClient:
@@ -259,19 +259,21 @@ async def test_stytch_failures_become_502_and_timeouts_504(
         )
 
     admin = _auth(stytch_emulator.member_session(ORG))
+    # The handlers' own policy (INTERACTIVE_RETRY) makes two attempts: fail both.
     async with serve(create_app(make)) as http:
-        stytch_emulator.script(fault="500_before_commit", route="get")
+        stytch_emulator.script(fault="500_before_commit", route="get", times=2)
         failed = await http.get(URL, headers=admin)
-        assert failed.status_code == 502
+        assert failed.status_code == 503
+        assert failed.headers["retry-after"] == "5"
         assert failed.json()["error"] == "upstream_error"
         assert failed.json()["request_id"].startswith("request-id-")
 
-        stytch_emulator.script(fault="html_502", route="get")
+        stytch_emulator.script(fault="html_502", route="get", times=2)
         html = await http.get(URL, headers=admin)
-        assert html.status_code == 502
+        assert html.status_code == 503
         assert "<html" not in html.text.lower()
 
-        stytch_emulator.script(fault="stall_after_commit", route="get", stall_seconds=5)
+        stytch_emulator.script(fault="stall_after_commit", route="get", stall_seconds=5, times=2)
         slow = await http.get(URL, headers=admin)
         assert slow.status_code == 504
         assert slow.json()["error"] == "upstream_timeout"

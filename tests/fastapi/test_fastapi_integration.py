@@ -17,6 +17,7 @@ from fastapi import FastAPI
 import stytch_scim_async as scim
 from stytch_scim_async import errors
 from stytch_scim_async.fastapi import (
+    INTERACTIVE_RETRY,
     STATE_KEY,
     SCIMClientDep,
     error_response,
@@ -49,10 +50,20 @@ async def test_the_lifespan_owns_one_client(stytch_emulator: StytchEmulator) -> 
 
     app = FastAPI(lifespan=scim_lifespan(factory))
 
+    views: list[scim.SCIMClient] = []
+
     @app.get("/connection")
     async def show(client: SCIMClientDep) -> dict[str, Any]:
         got = await client.get_connection(ORG)
-        return {"same": client is made[0], "connection": got.connection is not None}
+        views.append(client)
+        # A view of the lifespan's client under the handlers' policy: the same pool,
+        # budget and limiter, so the app still holds exactly one client.
+        same = (
+            client.rate_limiter is made[0].rate_limiter
+            and client.retry_budget is made[0].retry_budget
+            and client.retry is INTERACTIVE_RETRY
+        )
+        return {"same": same, "connection": got.connection is not None}
 
     assert made == []  # nothing happens before startup
     async with app.router.lifespan_context(app):
@@ -63,6 +74,7 @@ async def test_the_lifespan_owns_one_client(stytch_emulator: StytchEmulator) -> 
             second = await http.get("/connection")
     assert first.json() == second.json() == {"same": True, "connection": False}
     assert len(made) == 1
+    assert views[0] is views[1]  # one view for the app's life, not one per request
     assert not hasattr(app.state, STATE_KEY)
     assert await _closed(made[0])
 
@@ -230,28 +242,49 @@ CASES: list[tuple[errors.StytchSCIMError, int, str, dict[str, str]]] = [
     ),
     (
         errors.RateLimitError(status_code=429, retry_after=2.1, request_id="request-id-test-9"),
-        503,
+        429,
         "rate_limited",
         {"Retry-After": "3"},
     ),
     (
         errors.RateLimitError(status_code=429, retry_after=None, request_id="request-id-test-9"),
-        503,
+        429,
         "rate_limited",
         {"Retry-After": "1"},
     ),
     (
         errors.RateLimitError(status_code=429, retry_after=0.0, request_id="request-id-test-9"),
-        503,
+        429,
         "rate_limited",
         {"Retry-After": "1"},
     ),
-    (_status(errors.ServerError, 500), 502, "upstream_error", {}),
-    (_status(errors.ServerError, 503, error_type="server_unavailable"), 502, "upstream_error", {}),
+    (_status(errors.ServerError, 500), 503, "upstream_error", {"Retry-After": "5"}),
+    (
+        _status(errors.ServerError, 503, error_type="server_unavailable"),
+        503,
+        "upstream_error",
+        {"Retry-After": "5"},
+    ),
     (_status(errors.APIStatusError, 418), 502, "upstream_error", {}),
-    (errors.ConnectError("get: could not connect"), 502, "upstream_unreachable", {}),
+    (
+        errors.ConnectError("get: could not connect"),
+        503,
+        "upstream_unreachable",
+        {"Retry-After": "5"},
+    ),
     (errors.RequestTimeoutError("get: no response"), 504, "upstream_timeout", {}),
-    (errors.TransportError("get: dropped"), 502, "upstream_connection_failed", {}),
+    (
+        errors.RequestTimeoutError("get: the limiter's next slot is too late", sent=False),
+        503,
+        "upstream_busy",
+        {"Retry-After": "1"},
+    ),
+    (
+        errors.TransportError("get: dropped"),
+        503,
+        "upstream_connection_failed",
+        {"Retry-After": "5"},
+    ),
     (
         errors.ResponseDecodeError(
             "not JSON", status_code=200, request_id="request-id-test-9", body_excerpt="<html>"

@@ -36,7 +36,10 @@ class RecordingTransport:
         self.requests: list[Request] = []
 
     async def send(
-        self, request: Request, ends: float | None = None
+        self,
+        request: Request,
+        ends: float | None = None,
+        attempt_timeout: scim.Timeout | None = None,
     ) -> tuple[int, Mapping[str, str], bytes]:
         self.requests.append(request)
         return 200, {}, OK

@@ -108,6 +108,8 @@ def _blank_to_none(value: str | None) -> str | None:
 
 
 def _parse_csv(text: str, out: _Collector) -> None:
+    if not text.strip():
+        return  # no organizations, not even a header: `parse_requests` says so
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: Iterator[list[str]] = iter(reader)
     try:
@@ -115,8 +117,7 @@ def _parse_csv(text: str, out: _Collector) -> None:
     except csv.Error as exc:
         out.problem(reader.line_num, f"malformed CSV: {exc}")
         return
-    if header is None:
-        out.problem(1, f"empty file; expected the header {','.join(COLUMNS)}")
+    if header is None:  # pragma: no cover - blank text was returned above
         return
     names = [name.strip() for name in header]
     missing = [column for column in COLUMNS if column not in names]
@@ -179,7 +180,7 @@ def parse_requests(name: str, data: bytes, kind: InputFormat) -> list[ProvisionR
     """Every request in `data` (the file's bytes), or `InputError` listing every problem.
 
     `name` labels the problems (`orgs.csv:12: ...`). Empty display names and IdPs mean
-    "not set"; each organization may appear once.
+    "not set"; each organization may appear once, and at least one must.
     """
     out = _Collector(name)
     text = _decode(name, data)
@@ -189,4 +190,16 @@ def parse_requests(name: str, data: bytes, kind: InputFormat) -> list[ProvisionR
         _parse_jsonl(text, out)
     if out.problems:
         raise InputError(out.problems)
+    if not out.requests:
+        # One rule for every format: a file with no organization in it is a mistake
+        # (the wrong file, an export cut short), never a batch with nothing to do.
+        raise InputError([f"{name}: no organizations to provision ({_emptiness(text, kind)})"])
     return out.requests
+
+
+def _emptiness(text: str, kind: InputFormat) -> str:
+    if not text:
+        return "the file is empty"
+    if kind == "csv" and text.strip():
+        return f"only the header {','.join(COLUMNS)}"
+    return "only blank lines"

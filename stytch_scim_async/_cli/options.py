@@ -1,20 +1,17 @@
-"""What every `stytch-scim` command shares: credentials, logging, errors, JSON output.
+"""The options every `stytch-scim` command shares: credentials, `-v`, `--help`, `--version`.
 
 Secrets come only from the environment or a file, never from an argument (which `ps`
-and shell history would show), and no message built here ever contains one.
+and shell history would show), and no message built here ever contains one. Every
+command reaches the run's `Environment` through `environment()`, so even click's own
+`--help` text goes to the environment's stdout.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
 import logging
-import os
-import sys
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 import click
@@ -22,20 +19,76 @@ import click
 from .. import errors
 from .._clients.project import SCIMClient
 from .._policy.throttle import AdaptiveRateLimiter
-from .results import error_type, timestamp
+from .._version import __version__
+from .env import Environment
+from .output import LogHandler
 
 __all__ = [
     "Api",
+    "Command",
+    "Group",
     "api_options",
-    "call",
-    "emit",
-    "ends_like",
-    "fail",
-    "to_json",
+    "environment",
     "verbose_option",
+    "version_option",
 ]
 
-T = TypeVar("T")
+PROG = "stytch-scim"
+
+
+def environment(ctx: click.Context | None = None) -> Environment:
+    """The run's `Environment`: the one `cli.main` passed in, else (a bare click
+    invocation, as `CliRunner` makes) this process's, built once per run."""
+    root = (ctx or click.get_current_context()).find_root()
+    if not isinstance(root.obj, Environment):
+        root.obj = Environment.from_process()
+    return root.obj
+
+
+def _show_help(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    environment(ctx).out(ctx.get_help())
+    ctx.exit()
+
+
+class _HelpOnEnvironment:
+    """Writes `--help` on the environment's stdout, not on the process's."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        """Click's help option, printing through `environment()`."""
+        option: click.Option | None = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.callback = _show_help
+        return option
+
+
+class Command(_HelpOnEnvironment, click.Command):
+    """A `stytch-scim` command: its `--help` goes to the environment's stdout."""
+
+
+class Group(_HelpOnEnvironment, click.Group):
+    """The `stytch-scim` group; its commands are `Command`s."""
+
+    command_class = Command
+
+
+def _show_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    environment(ctx).out(f"{PROG}, version {__version__}")
+    ctx.exit()
+
+
+version_option = click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
+"""`--version`, printed on the environment's stdout."""
 
 
 @attrs.frozen
@@ -61,7 +114,7 @@ class Api:
             raise click.UsageError(str(exc)) from None
 
 
-def _read_secret(secret_file: str | None) -> str:
+def _read_secret(env: Environment, secret_file: str | None) -> str:
     if secret_file is not None:
         try:
             with open(secret_file, encoding="utf-8") as handle:
@@ -72,7 +125,7 @@ def _read_secret(secret_file: str | None) -> str:
         if not secret:
             raise click.UsageError(f"--secret-file {secret_file} is empty")
         return secret
-    secret = os.environ.get("STYTCH_SECRET", "").strip()
+    secret = env.environ.get("STYTCH_SECRET", "").strip()
     if not secret:
         raise click.UsageError(
             "no project secret: set STYTCH_SECRET or pass --secret-file PATH "
@@ -94,14 +147,16 @@ def api_options(func: Callable[..., None]) -> Callable[..., None]:
         timeout: float | None,
         **kwargs: Any,
     ) -> None:
+        env = environment()
+        project_id = project_id or env.environ.get("STYTCH_PROJECT_ID")
         if not project_id:
             raise click.UsageError("no project id: pass --project-id or set STYTCH_PROJECT_ID")
-        api = Api(project_id, _read_secret(secret_file), base_url, timeout)
+        api = Api(project_id, _read_secret(env, secret_file), base_url, timeout)
         func(*args, api=api, **kwargs)
 
     options = (
         click.option(
-            "--project-id", envvar="STYTCH_PROJECT_ID", show_envvar=True, help="Stytch project id."
+            "--project-id", help="Stytch project id [default: the STYTCH_PROJECT_ID variable]."
         ),
         click.option(
             "--secret-file",
@@ -123,23 +178,13 @@ def api_options(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is at the time, so that log lines go above a
-    live progress bar (rich swaps `sys.stderr` for a proxy while it draws one)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stderr
-        super().emit(record)
-
-
 def _enable_logging(ctx: click.Context, _: click.Parameter, verbose: bool) -> None:
     if not verbose:
         return
     logger = logging.getLogger("stytch_scim_async")
-    if any(isinstance(h, _StderrHandler) for h in logger.handlers):
+    if any(isinstance(h, LogHandler) for h in logger.handlers):
         return  # -v given both before and after the command name
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler = LogHandler(environment(ctx))
     previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -157,47 +202,6 @@ verbose_option = click.option(
     is_flag=True,
     expose_value=False,
     callback=_enable_logging,
-    help="Log retries and recoveries (INFO) on stderr.",
+    help="Log retries and recoveries (INFO), each naming its organization, on stderr.",
 )
-"""`-v`: the library's INFO log (retries, with status and request id) on stderr."""
-
-
-def ends_like(token: str, last_four: str) -> bool:
-    """Whether Stytch's `*_last_four` of a connection names `token`."""
-    return bool(last_four) and token.endswith(last_four)
-
-
-def fail(error: errors.StytchSCIMError) -> NoReturn:
-    """Report a failed call on stderr (never a token) and exit 1 (2 for a bad argument)."""
-    click.echo(f"error: {error_type(error)}: {error}", err=True)
-    raise SystemExit(2 if isinstance(error, errors.InvalidRequestError) else 1)
-
-
-def call(api: Api, operation: Callable[[SCIMClient], Awaitable[T]]) -> T:
-    """Run one async operation with a fresh client in its own event loop."""
-    client = api.client()
-
-    async def run() -> T:
-        async with client:
-            return await operation(client)
-
-    try:
-        return asyncio.run(run())
-    except errors.StytchSCIMError as exc:
-        fail(exc)
-
-
-def _serialize(_instance: Any, _field: Any, value: Any) -> Any:
-    return timestamp(value) if isinstance(value, datetime) else value
-
-
-def to_json(model: Any) -> Any:
-    """An attrs model as Stytch's JSON: field names as keys, RFC 3339 timestamps."""
-    return attrs.asdict(model, value_serializer=_serialize)
-
-
-def emit(document: Any) -> None:
-    """Print one JSON document (or attrs model) on stdout."""
-    if attrs.has(type(document)):
-        document = to_json(document)
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+"""`-v`: the library's INFO log (retries, recoveries) on the environment's stderr."""
