@@ -45,9 +45,24 @@ def seed_org(fake: FakeStytch, i: int, row: Row) -> str | None:
     return str(made["bearer_token"])
 
 
-def make_client(world: World, fake: FakeStytch, handler: RecordingHandler) -> scim.SCIMClient:
+def make_client(
+    world: World, fake: FakeStytch, handler: RecordingHandler, ledger: Ledger
+) -> scim.SCIMClient:
+    """A client over the memory transport on the virtual clock, with the world's hooks
+    (every event's repr goes to the ledger's texts, checked for secrets)."""
     clock = VirtualClock(asyncio.get_running_loop())
     rng = random.Random(world.seed)
+    seen: list[object] = []
+
+    def record(event: object) -> None:
+        seen.append(event)
+        ledger.texts.append(repr(event))
+
+    def unreliable(_: object) -> None:
+        if world.hooks and len(seen) % world.hooks == 0:
+            raise RuntimeError("the observer broke")
+
+    hooks = None if world.hooks is None else [record, unreliable]
     client = scim.SCIMClient(
         fake.project_id,
         fake.secret,
@@ -59,6 +74,7 @@ def make_client(world: World, fake: FakeStytch, handler: RecordingHandler) -> sc
             random=rng.random,
         ),
         timeout=scim.Timeout(total=world.timeout),
+        hooks=hooks,
         _transport=MockTransport(handler, timeout=scim.Timeout(total=world.timeout)),
     )
     client._clock = clock.monotonic

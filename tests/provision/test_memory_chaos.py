@@ -174,7 +174,7 @@ def run_batch(plan: BatchPlan) -> Ledger:
 
     async def main() -> None:
         with LogSink() as logs:
-            client = make_client(world, fake, handler)
+            client = make_client(world, fake, handler, ledger)
             async with client:
                 consumer = asyncio.create_task(consume(client))
                 if plan.cancel_at is not None:

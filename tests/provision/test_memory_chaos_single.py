@@ -106,7 +106,7 @@ def run_single(plan: SinglePlan) -> Ledger:
 
     async def main() -> None:
         with LogSink() as logs:
-            client = make_client(world, fake, handler)
+            client = make_client(world, fake, handler, ledger)
             async with client:
                 made: dict[int, Any] = {}
                 tasks: list[asyncio.Task[None]] = []

@@ -81,6 +81,9 @@ class World:
     attempts: int
     deadline: float | None
     initial_delay: float
+    #: None: no hooks; 0: a hook that records every event; n: and one that raises on
+    #: every n-th event (an observer must never break a call nor lose a token).
+    hooks: int | None = None
 
 
 @attrs.frozen
@@ -167,6 +170,7 @@ def worlds(draw: st.DrawFn, rows: int = 24) -> World:
         attempts=draw(st.integers(1, 8)),
         deadline=draw(st.sampled_from([None, None, 3.0, 40.0])),
         initial_delay=draw(st.sampled_from([0.0, 0.05, 0.5, 20.0])),
+        hooks=draw(st.sampled_from([None, None, 0, 1, 3])),
     )
 
 
