@@ -88,10 +88,23 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=None)
 def chaos(session: nox.Session) -> None:
-    """The chaos suite at its big size (20,000 organizations per run)."""
+    """The chaos suite at its big size (20,000 organizations per run), and the memory
+    chaos properties at 20,000 examples each."""
     session.install("-e", EXTRAS, *_group("test"))
     session.run(
         "pytest", "-W", "error", "-m", "chaos", "-s", "tests/chaos", env={"CHAOS_ORGS": "20000"}
+    )
+    # The memory chaos properties, 20,000 examples each (in virtual time: a few minutes).
+    session.run(
+        "pytest",
+        "-W",
+        "error",
+        "tests/provision/test_memory_chaos.py",
+        "tests/provision/test_memory_chaos_single.py",
+        "-k",
+        "under_chaos",
+        "--hypothesis-show-statistics",
+        env={"MEMORY_CHAOS_EXAMPLES": "20000"},
     )
 
 
