@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import logging
 from collections.abc import (
     AsyncGenerator,
@@ -127,6 +128,10 @@ def provision(
     """The batch of `requests` (see `SCIMClient.provision`), checked before any I/O."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise errors.InvalidRequestError("concurrency", "must be an int >= 1")
+    if on_abandoned is not None and inspect.iscoroutinefunction(on_abandoned):
+        raise errors.InvalidRequestError(
+            "on_abandoned", "must be a plain function (it is called, never awaited)"
+        )
     if not isinstance(requests, Iterable | AsyncIterable):
         raise errors.InvalidRequestError("requests", "must be an iterable of ProvisionRequest")
     policy = retry or attrs.evolve(
@@ -236,10 +241,16 @@ async def _run(
         await drain({} if cancelled else pending, sink, left)
         raise
     finally:
-        await settle(pending, sink)
-        await feed.aclose()
-        if not sink.owned:
-            sink.write_down("provision: a batch iterated without `async with` was left early")
+        try:
+            await settle(pending, sink)
+        finally:
+            try:
+                await feed.aclose()
+            finally:
+                if not sink.owned:
+                    sink.write_down(
+                        "provision: a batch iterated without `async with` was left early"
+                    )
 
 
 def _progress(

@@ -11,6 +11,7 @@ cancellation) writes its unreceived outcomes to the last-resort file.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
@@ -58,11 +59,17 @@ class Sink:
         """To `on_abandoned` if given; kept for the owner if it fails or is absent."""
         if self.on_abandoned is not None:
             try:
-                self.on_abandoned(outcome)
+                result = self.on_abandoned(outcome)
             except Exception:
                 logger.exception("provision: on_abandoned failed; the outcome is kept")
             else:
-                return
+                if not inspect.isawaitable(result):
+                    return
+                # It is called, never awaited: what it would have done did not happen.
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+                logger.error("provision: on_abandoned returned an awaitable; the outcome is kept")
         self.outcomes.append(outcome)
 
     def write_down(self, why: str) -> None:
@@ -116,8 +123,10 @@ class ProvisionBatch:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         if exc is not None and not isinstance(exc, Exception):  # a cancellation goes on
-            await self._outcomes.aclose()
-            self._sink.write_down("provision: a batch cancelled in flight")
+            try:
+                await self._outcomes.aclose()
+            finally:
+                self._sink.write_down("provision: a batch cancelled in flight")
             return
         await self.aclose()
 
@@ -125,7 +134,13 @@ class ProvisionBatch:
         """Stop the batch; raise `ProvisionAbandonedError` if outcomes were not received."""
         sink = self._sink
         sink.owned = True
-        await self._outcomes.aclose()
+        try:
+            await self._outcomes.aclose()
+        except BaseException:
+            # Cancelled (or failed) while the creates in flight finished: what was
+            # handed over so far can no longer be raised to the caller.
+            sink.write_down("provision: a batch cancelled while it was being closed")
+            raise
         unclaimed, sink.outcomes = sink.outcomes, []
         if unclaimed:
             raise ProvisionAbandonedError(unclaimed)
@@ -167,17 +182,20 @@ async def drain(pending: Pending, sink: Sink, ready: list[ProvisionOutcome]) -> 
 
 
 async def settle(pending: Pending, sink: Sink) -> None:
-    """Cancel what is still in flight and hand over what each had."""
+    """Cancel what is still in flight and hand over what each had, even when this wait
+    is cancelled in turn (each receipt already holds what its create got)."""
     if not pending:
         return
     for task in pending:
         task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for task, (request, receipt) in list(pending.items()):
-        del pending[task]
-        if task.cancelled():
-            outcome = abandoned(request, receipt)
-            logger.warning("provision: %s", outcome.error)
-        else:  # finished while being cancelled
-            outcome = task.result()
-        sink.deliver(outcome)
+    try:
+        await asyncio.gather(*pending, return_exceptions=True)
+    finally:
+        for task, (request, receipt) in list(pending.items()):
+            del pending[task]
+            if task.done() and not task.cancelled():  # finished while being cancelled
+                outcome = task.result()
+            else:
+                outcome = abandoned(request, receipt)
+                logger.warning("provision: %s", outcome.error)
+            sink.deliver(outcome)

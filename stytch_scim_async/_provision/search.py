@@ -151,6 +151,10 @@ async def screened(
     last few windows' ids (see `RECENT_IDS`)."""
 
     seen: dict[str, None] = {}  # insertion-ordered: the oldest go first
+    # A caller's proof of absence (`proven_absent`) predates the batch: a create or
+    # rotation this client ran for the organization since (a repeat of it beyond
+    # RECENT_IDS, another batch) voids it, as a search's proof is voided.
+    start = client._org_locks.mark()
     async for window in _windows(requests, SEARCH_CHUNK if prescan else 1):
         fresh: list[ProvisionRequest] = []
         decided: list[tuple[ProvisionRequest, int | None] | ProvisionOutcome] = []
@@ -177,7 +181,8 @@ async def screened(
                 or request.proven_absent
                 or request.organization_id not in found
             ):
-                decided.append((request, None))  # the create proves absence itself
+                # The create proves absence itself, or holds the caller's proof.
+                decided.append((request, start if request.proven_absent else None))
             elif (connection_id := found[request.organization_id]) is not None:
                 decided.append(
                     ProvisionOutcome(

@@ -8,7 +8,7 @@ before (identical to their request or not), resumed rows (`maybe_sent`,
 and checks the fake's ground truth afterwards (see `tests/support/memory_chaos.py`;
 single calls are `test_memory_chaos_single.py`). `MEMORY_CHAOS_EXAMPLES` sets the
 number of examples (`nox -s chaos` runs 20,000). Every bug the hunt found is pinned
-below as a plain test, `xfail(strict=True)` until the library is fixed.
+below as a plain test, each of which failed until its fix.
 """
 
 from __future__ import annotations
@@ -230,12 +230,6 @@ def _written(folder: Path) -> list[dict[str, Any]]:
     return read_unclaimed(folder) if folder.is_dir() else []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ProvisionBatch.aclose: a cancellation while the batch drains after an early "
-    "exit skips the hand-over, so the outcomes already drained (tokens included) are "
-    "neither raised nor written down",
-)
 async def test_a_cancellation_while_the_batch_drains_keeps_the_tokens(
     client: scim.SCIMClient,
     emulator: Any,
@@ -270,12 +264,6 @@ async def test_a_cancellation_while_the_batch_drains_keeps_the_tokens(
     assert handed[stuck]["status"] == "failed"  # cancelled in flight: may have committed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screened() gives a caller-proven row no proof mark, so a repeat of an "
-    "organization beyond RECENT_IDS keeps its proof after the first row's create and "
-    "rotates that connection, revoking the token the batch just yielded",
-)
 async def test_a_resumed_row_repeated_beyond_the_recent_window_never_rotates_the_first(
     client: scim.SCIMClient, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -298,12 +286,6 @@ async def test_a_resumed_row_repeated_beyond_the_recent_window_never_rotates_the
     assert emulator.stats.rotations_started == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handover.settle: a second cancellation while settle() awaits the cancelled "
-    "creates skips the hand-over, so a recovery's token (in its receipt) is neither "
-    "raised nor written down",
-)
 async def test_a_second_cancellation_while_the_batch_settles_keeps_the_tokens(
     client: scim.SCIMClient,
     emulator: Any,
@@ -338,12 +320,6 @@ async def test_a_second_cancellation_while_the_batch_settles_keeps_the_tokens(
     assert record["bearer_token"] == emulator.active_token(ORG)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sink.deliver calls on_abandoned and never awaits what it returns: an async "
-    "hook's coroutine is dropped unawaited and the outcome counts as delivered, so its "
-    "token is lost (the type, Callable[[ProvisionOutcome], object], accepts one)",
-)
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 async def test_an_async_on_abandoned_hook_never_swallows_a_token(
     client: scim.SCIMClient, emulator: Any
@@ -362,10 +338,33 @@ async def test_an_async_on_abandoned_hook_never_swallows_a_token(
                 handed[outcome.request.organization_id] = outcome.bearer_token
                 break
 
+    with pytest.raises(scim.InvalidRequestError, match="on_abandoned"):
+        await leave_early()  # refused up front, before anything is sent
+    assert emulator.stats.total_requests == 0
+
+
+async def test_a_hook_that_returns_a_coroutine_keeps_the_outcome(
+    client: scim.SCIMClient, emulator: Any
+) -> None:
+    stored: list[scim.ProvisionOutcome] = []
+
+    async def store(outcome: scim.ProvisionOutcome) -> None:
+        stored.append(outcome)
+
+    rows = [scim.ProvisionRequest(f"{ORG}-{n}", "Okta") for n in range(3)]
+    handed: dict[str, str | None] = {}
+
+    async def leave_early() -> None:
+        # A plain function (so not refused up front) whose result is a coroutine: it
+        # is never awaited, so the outcome must stay with the batch.
+        hook = lambda outcome: store(outcome)  # noqa: E731
+        async with client.provision(rows, concurrency=3, on_abandoned=hook) as batch:
+            async for outcome in batch:
+                handed[outcome.request.organization_id] = outcome.bearer_token
+                break
+
     try:
         await leave_early()
-    except scim.InvalidRequestError:
-        return  # refusing an async hook up front keeps the promise too
     except scim.ProvisionAbandonedError as exc:
         handed.update({o.request.organization_id: o.bearer_token for o in exc.outcomes})
     handed.update({o.request.organization_id: o.bearer_token for o in stored})
