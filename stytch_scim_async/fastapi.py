@@ -260,6 +260,12 @@ def _special(
     if isinstance(exc, errors.InvalidRequestError):
         message = f"{exc.argument}: {exc.problem}"
         return 422, _body("invalid_request", message, None, argument=exc.argument)
+    if isinstance(exc, errors.TokenLostError) and not exc.proven and not exc.next_bearer_token:
+        # Nothing proves it is this create's: "rotate it" could revoke an IdP's token.
+        text = "nothing proves this request made it: left unchanged; check whether anyone "
+        message = f"The organization has a SCIM connection, but {text}holds its token."
+        cid = exc.connection.connection_id
+        return 409, _body("connection_unverified", message, request_id, connection_id=cid)
     if isinstance(exc, errors.TokenLostError):
         body = _body(
             "token_lost",

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
     from .._transports.base import Transport
 
+#: Call ids for hooks, process-wide (see `_call_ids`).
+_CALL_IDS = itertools.count(1)
+
 __all__ = ["LIVE_URL", "TEST_URL", "env_or"]
 
 R = TypeVar("R")
@@ -96,11 +99,20 @@ class _BaseClient(Engine):
         self._base_url = check_base_url(base_url)
         if app_info is not None and not isinstance(app_info, AppInfo):
             raise errors.InvalidRequestError("app_info", "must be an AppInfo")
-        #: Numbers the calls the hooks see, shared by this client's views.
-        self._call_ids = itertools.count(1)
+        #: Numbers the calls the hooks see: one counter for the process, so a call id
+        #: is unique among every client (one hook, e.g. OpenTelemetryHook, may serve many).
+        self._call_ids = _CALL_IDS
         self._hooks = Hooks.build(with_debug(hooks, self._debug), self._call_ids)
         route = resolve_proxy(self._base_url, proxy, proxy_auth, trust_env)
         del proxy_auth
+        if session is not None:
+            # A caller's session may route through a proxy of its own (its `proxy=`
+            # default, or the environment's under trust_env): the same rule applies.
+            default = getattr(session, "_default_proxy", None)
+            if default is not None:
+                resolve_proxy(self._base_url, str(default), None, False)
+            if getattr(session, "trust_env", False):
+                resolve_proxy(self._base_url, None, None, True)
         if route is not None and transport is not None:
             raise errors.InvalidRequestError("proxy", "cannot be combined with a transport")
         if retry is not None and not isinstance(retry, RetryPolicy):

@@ -27,8 +27,8 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class Event:
-    """What every event says: which call (`call_id`, unique among a client and its
-    views; None for a request outside any public call), which operation and
+    """What every event says: which call (`call_id`, unique in the process, across
+    clients and their views; None for a request outside any public call), which operation and
     organization (None in member mode, where the session decides), the attempt it
     belongs to, Stytch's status and request id when known, and the seconds since the
     call began."""

@@ -108,7 +108,18 @@ class Hooks:
         for hook in self.hooks:
             try:
                 hook(event)
-            except Exception:
+            except BaseException as exc:
+                if not isinstance(exc, Exception):
+                    # KeyboardInterrupt, SystemExit, CancelledError from a hook: logged, not
+                    # raised from inside a call that may hold a token (the call's own
+                    # cancellation still arrives at its next await).
+                    logger.error(
+                        "a hook (%r) raised %s on %s; ignored",
+                        hook,
+                        type(exc).__name__,
+                        type(event).__name__,
+                    )
+                    continue
                 logger.exception(
                     "a hook (%r) raised on %s; the call goes on", hook, type(event).__name__
                 )

@@ -56,8 +56,10 @@ def _route(url: str, auth: tuple[str, Secret] | None, argument: str) -> ProxyRou
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port
-    except ValueError as exc:
-        raise errors.InvalidRequestError(argument, f"not a valid URL ({exc})") from None
+    except ValueError:
+        # Never the ValueError's text: it quotes the URL's parts, a password among them
+        # (`http://user:secret` reads `secret` as the port).
+        raise errors.InvalidRequestError(argument, "not a valid URL") from None
     if parts.scheme not in ("http", "https") or not host:
         raise errors.InvalidRequestError(argument, "must be an http:// or https:// URL with a host")
     if parts.query or parts.fragment or parts.path not in ("", "/"):

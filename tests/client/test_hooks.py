@@ -252,3 +252,36 @@ async def test_a_recovery_that_fails_reports_the_token_lost(emulator: StytchEmul
     assert verdict.verdict == "recover"
     outcomes = [(e.recovered, e.connection_id) for e in seen if isinstance(e, TokenRecovery)]
     assert outcomes == [(False, info.value.connection.connection_id)]
+
+
+class _Interrupt(BaseException):
+    """What a hook might raise that is not an Exception (as KeyboardInterrupt is)."""
+
+
+async def test_a_hook_raising_a_base_exception_never_loses_the_created_token(
+    emulator: StytchEmulator,
+) -> None:
+    # The create has committed when ResponseReceived fires: its token exists only in
+    # the call's hands. A hook that raises past `except Exception` must not take it.
+    def interrupt(event: Event) -> None:
+        if isinstance(event, ResponseReceived) and event.operation == "create":
+            raise _Interrupt
+
+    async with scim.SCIMClient(
+        emulator.project_id, emulator.secret, base_url=emulator.base_url, hooks=[interrupt]
+    ) as client:
+        created = await client.create_connection(ORG, display_name="Okta")
+    assert created.connection.bearer_token == emulator.active_token(ORG)
+
+
+async def test_call_ids_are_unique_across_clients_sharing_a_hook(
+    emulator: StytchEmulator,
+) -> None:
+    # One hook (an OpenTelemetryHook, say) may serve several clients: it tells their
+    # calls apart by call_id.
+    seen: list[Event] = []
+    async with _client(emulator, seen) as one, _client(emulator, seen) as two:
+        await one.get_connection(ORG)
+        await two.get_connection(ORG)
+    started = [e.call_id for e in seen if isinstance(e, CallStarted)]
+    assert len(started) == 2 and len(set(started)) == 2

@@ -149,6 +149,14 @@ RAISED: list[tuple[errors.StytchSCIMError, int, str]] = [
     ),
     (errors.TokenLostError(CONNECTION), 502, "token_lost"),
     (errors.TokenLostError(CONNECTION, next_bearer_token=HANDED_OVER), 502, "token_lost"),
+    # Nothing proves the connection is the caller's: "rotate it" could revoke an IdP's.
+    (errors.TokenLostError(CONNECTION, proven=False), 409, "connection_unverified"),
+    # ...unless a recovery already holds its next token: that is handed over.
+    (
+        errors.TokenLostError(CONNECTION, proven=False, next_bearer_token=HANDED_OVER),
+        502,
+        "token_lost",
+    ),
     (_in_doubt(), 502, "outcome_unknown"),
     (errors.StytchSCIMError(PLANTED), 502, "upstream_error"),
 ]
@@ -295,7 +303,7 @@ async def test_stytchs_real_failures_have_the_one_shape(stytch_emulator: StytchE
         "exists": (409, "active_scim_connection_exists"),
         "throttled": (429, "rate_limited"),
         "failing": (503, "upstream_error"),
-        "token lost": (502, "token_lost"),
+        "token lost": (409, "connection_unverified"),  # nothing proves it is ours
     }
     got = {}
     for name, response in seen.items():

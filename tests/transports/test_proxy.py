@@ -157,3 +157,31 @@ def test_bad_proxy_options_are_refused(options: dict[str, object], argument: str
         scim.SCIMClient("project-test-1", "s", **options)  # type: ignore[arg-type]
     assert info.value.argument == argument
     assert "b\r\n" not in str(info.value)
+
+
+async def test_a_callers_session_with_a_remote_proxy_is_held_to_the_same_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A session routing through a proxy of its own (its `proxy=` default, or the
+    # environment's under trust_env) would carry the secret there in the clear.
+    import aiohttp
+
+    async with aiohttp.ClientSession(proxy="http://192.0.2.2:3128") as session:
+        with pytest.raises(scim.InvalidRequestError, match="proxy"):
+            scim.SCIMClient(
+                "project-test-1", "x" * 12, base_url="http://127.0.0.1:9", session=session
+            )
+    monkeypatch.setenv("HTTP_PROXY", "http://192.0.2.2:3128")
+    async with aiohttp.ClientSession(trust_env=True) as session:
+        with pytest.raises(scim.InvalidRequestError, match="proxy"):
+            scim.SCIMClient(
+                "project-test-1", "x" * 12, base_url="http://127.0.0.1:9", session=session
+            )
+
+
+@pytest.mark.parametrize("proxy", ["http://admin:hunter2SECRET", "admin:hunter2SECRET"])
+def test_a_malformed_proxy_url_never_quotes_its_password(proxy: str) -> None:
+    with pytest.raises(scim.InvalidRequestError) as info:
+        scim.SCIMClient("project-test-1", "x" * 12, proxy=proxy)
+    assert "hunter2SECRET" not in str(info.value)
+    assert "hunter2SECRET" not in repr(info.value)
