@@ -136,15 +136,18 @@ class LogSink(logging.Handler):
 
     def __enter__(self) -> LogSink:
         logger = logging.getLogger("stytch_scim_async")
-        self._level = logger.level
+        self._level, self._propagate = logger.level, logger.propagate
         logger.addHandler(self)
         logger.setLevel(logging.DEBUG)
+        # Kept from pytest's capture, which would hold every example's records at once.
+        logger.propagate = False
         return self
 
     def __exit__(self, *_: object) -> None:
         logger = logging.getLogger("stytch_scim_async")
         logger.removeHandler(self)
         logger.setLevel(self._level)
+        logger.propagate = self._propagate
 
 
 def exception_texts(error: BaseException) -> list[str]:
