@@ -7,7 +7,7 @@ before (identical to their request or not), resumed rows (`maybe_sent`,
 `proven_absent`), hooks that raise, a loop left early or cancelled (once or twice) —
 and checks the fake's ground truth afterwards (see `tests/support/memory_chaos.py`;
 single calls are `test_memory_chaos_single.py`). `MEMORY_CHAOS_EXAMPLES` sets the
-number of examples (`nox -s chaos` runs 20,000). Every bug the hunt found is pinned
+number of examples (`nox -s chaos` runs 5,000). Every bug the hunt found is pinned
 below as a plain test, each of which failed until its fix.
 """
 
