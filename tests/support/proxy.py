@@ -4,6 +4,7 @@ and a CONNECT proxy that records what it was asked and every byte it relayed."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import ssl
@@ -40,7 +41,7 @@ async def _relay(
             await writer.wait_closed()
 
 
-class _Server:
+class _Server(abc.ABC):
     """An asyncio server whose connection handlers are all finished on close."""
 
     def __init__(self) -> None:
@@ -48,8 +49,9 @@ class _Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
 
+    @abc.abstractmethod
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        raise NotImplementedError
+        """Answer one connection (each server's own protocol)."""
 
     def _handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.ensure_future(self._serve(reader, writer))
