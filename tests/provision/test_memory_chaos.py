@@ -38,7 +38,6 @@ from ..support.memory_chaos import (
 from ..support.memory_chaos_plans import (
     CHAOS,
     FOREIGN,
-    PROVEN_REPEATS_BEYOND_THE_WINDOW,
     TIMEOUT,
     BatchPlan,
     Boom,
@@ -103,13 +102,8 @@ def run_batch(plan: BatchPlan) -> Ledger:
             seeded[org_name(i)] = connection.connection_id
             lost_before[org_name(i)] = token
         requests.append(row_request(i, row))
-    shrunk = any(name == "RECENT_IDS" for name, _ in plan.windows)
     for index, maybe_sent, proven in plan.duplicates:
         row = plan.rows[index]
-        if shrunk and not PROVEN_REPEATS_BEYOND_THE_WINDOW:
-            if row_request(index, row).proven_absent:
-                continue
-            proven = False
         if row.kind == "resumed_committed":  # the earlier run's create is its whole story
             repeat = row_request(index, row)
         else:  # a caller may claim absence only where there was none

@@ -47,16 +47,6 @@ EXITS = (
     "before_send_raises",
     "no_with_break",
 )
-EARLY_EXITS = frozenset(EXITS) - {"full", "no_with_break"}
-
-#: Known bugs, each pinned by an xfail test below: the property does not draw what
-#: triggers them until the library is fixed (then flip the switch).
-#: test_a_cancellation_while_the_batch_drains_keeps_the_tokens
-CANCEL_AFTER_AN_EARLY_EXIT = True
-#: test_a_resumed_row_repeated_beyond_the_recent_window_never_rotates_the_first
-PROVEN_REPEATS_BEYOND_THE_WINDOW = True
-#: test_a_second_cancellation_while_the_batch_settles_keeps_the_tokens
-CANCEL_TWICE = True
 
 
 class Boom(Exception):
@@ -188,8 +178,6 @@ def batch_plans(draw: st.DrawFn) -> BatchPlan:
     )
     exit = draw(st.sampled_from(EXITS))
     cancel_at = draw(st.sampled_from([None, None, None, 0.0, 0.01, 0.3, 2.0, 30.0]))
-    if exit in EARLY_EXITS and not CANCEL_AFTER_AN_EARLY_EXIT:
-        cancel_at = None
     return BatchPlan(
         world=draw(worlds(len(rows))),
         rows=tuple(rows),
@@ -203,7 +191,7 @@ def batch_plans(draw: st.DrawFn) -> BatchPlan:
         at=draw(st.integers(0, len(rows))),
         cancel_at=cancel_at,
         cancel_again=draw(st.sampled_from([None, None, 0.0, 0.01, 1.0]))
-        if cancel_at is not None and CANCEL_TWICE
+        if cancel_at is not None
         else None,
         on_abandoned_raises=draw(st.sampled_from([None, None, 0, 1, 2])),
         before_send_delay=draw(st.sampled_from([None, None, 0.0, 0.2])),
