@@ -15,13 +15,19 @@ imported, until the first reply: importing the package does no converter work.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from .compiled import compile_structure, parse_datetime, parse_optional_datetime
 
 if TYPE_CHECKING:
     import cattrs
 
-__all__ = ["describe_error", "make_converter", "structure"]
+__all__ = [
+    "describe_error",
+    "make_converter",
+    "structure",
+]
 
 T = TypeVar("T")
 
@@ -34,20 +40,6 @@ def _strict(kind: type[Any]) -> Any:
         return value
 
     return hook
-
-
-def _parse_datetime(value: Any, _: type[Any]) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected an RFC 3339 timestamp, got {type(value).__name__}")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _parse_optional_datetime(value: Any, _: type[Any]) -> datetime | None:
-    # Stytch sends null, omits the key, or (on some endpoints) "" for "no expiry".
-    if value is None or value == "":
-        return None
-    return _parse_datetime(value, datetime)
 
 
 def _tuple_from_list(conv: cattrs.Converter) -> Callable[[Any, type[Any]], tuple[Any, ...]]:
@@ -75,8 +67,8 @@ def make_converter(*, detailed: bool = True) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     for kind in (str, int, bool, float):
         conv.register_structure_hook(kind, _strict(kind))
-    conv.register_structure_hook(datetime, _parse_datetime)
-    conv.register_structure_hook(datetime | None, _parse_optional_datetime)
+    conv.register_structure_hook(datetime, parse_datetime)
+    conv.register_structure_hook(datetime | None, parse_optional_datetime)
     conv.register_structure_hook_func(
         lambda t: (
             getattr(t, "__origin__", None) is tuple
@@ -105,9 +97,12 @@ class _Converters:
         return self._detailed
 
     def hook(self, cls: type[Any]) -> Callable[[Any, Any], Any]:
-        if self._fast is None:
-            self._fast = make_converter(detailed=False)
-        hook = self.hooks[cls] = self._fast.get_structure_hook(cls)
+        hook = compile_structure(cls)
+        if hook is None:  # a shape the compiled path does not fill
+            if self._fast is None:
+                self._fast = make_converter(detailed=False)
+            hook = self._fast.get_structure_hook(cls)
+        self.hooks[cls] = hook
         return hook
 
 
