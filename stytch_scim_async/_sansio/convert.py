@@ -4,12 +4,12 @@ Strict about types (a number where Stytch sends a string is a decode error, not 
 silent `str(5)`), forgiving about extra keys (Stytch adds fields over time), and
 turning RFC 3339 timestamps into timezone-aware datetimes.
 
-Two converters with the same hooks: a reply is structured by the fast one's
-generated function for its response type (cattrs without detailed validation: no
-per-field try/except, no list of errors), fetched once per type; only when that
-raises is the same data structured again by the detailed one, whose error names
-every field that did not fit (`describe_error`). Neither is built, nor cattrs
-imported, until the first reply: importing the package does no converter work.
+A reply is structured by its response type's compiled function (`compiled`: inline
+type checks, the same rules), fetched once per type; a type it cannot fill takes the
+fast converter's generated function instead (cattrs without detailed validation).
+Only when that raises is the same data structured again by the detailed converter,
+whose error names every field that did not fit (`describe_error`). cattrs is not
+imported, nor a converter built, until a reply needs one.
 """
 
 from __future__ import annotations
