@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "describe_error",
+    "fast_hook",
     "make_converter",
     "structure",
 ]
@@ -107,6 +108,12 @@ class _Converters:
 
 
 _CONVERTERS = _Converters()
+
+
+def fast_hook(cls: type[T]) -> Callable[[Any, type[T]], T]:
+    """`cls`'s fast structuring function: it raises on anything that does not fit,
+    without naming it (`structure` then asks the detailed converter)."""
+    return _CONVERTERS.hooks.get(cls) or _CONVERTERS.hook(cls)
 
 
 def structure(data: Any, cls: type[T]) -> T:
