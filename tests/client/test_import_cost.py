@@ -25,7 +25,9 @@ LAZY = (
     f"{PACKAGE}._policy.reconcile",
     f"{PACKAGE}._clients.member",
     f"{PACKAGE}._provision.batch",
+    f"{PACKAGE}._sansio.compiled",
     "cattrs",
+    "orjson",
     "tenacity",
 )
 
