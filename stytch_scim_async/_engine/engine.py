@@ -16,7 +16,8 @@ from .._policy.retry import RetryDecision, RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
 from .._sansio.config import Timeout
 from .._sansio.endpoints import Endpoint, Mode, RetryKind
-from .._sansio.wire import Request, RequestHeaders, build_request, parse_response
+from .._sansio.replies import Body, hide_body, parse_response
+from .._sansio.wire import Request, RequestHeaders, build_request
 from .call import Call, Rescue
 from .pacing import GroupLimiter, RateLimiters
 from .receipt import current_receipt
@@ -64,7 +65,7 @@ class Engine:
         return request, group
 
     def _finish(
-        self, endpoint: Endpoint[R], status: int, headers: Mapping[str, str], body: bytes
+        self, endpoint: Endpoint[R], status: int, headers: Mapping[str, str], body: Body
     ) -> R:
         """Turn the reply into a response, or raise its error."""
         if status < 300:
@@ -83,8 +84,8 @@ class Engine:
         if hooks is not None:
             hooks.sent(call, request)
         try:
-            status, response_headers, body = await self._transport.send(
-                request, call.ends, self.timeout
+            status, response_headers, body = hide_body(
+                await self._transport.send(request, call.ends, self.timeout)
             )
             limiters.on_reply(operation, status, response_headers, sent_at)
             result = self._finish(call.endpoint, status, response_headers, body)
@@ -185,7 +186,10 @@ class Engine:
                 sent_at = await (waiting if hooks is None else hooks.throttle(waiting, call, group))
             if hooks is not None:
                 hooks.sent(call, request)
-            status, response_headers, body = await transport.send(request, ends, self.timeout)
+            # The body in a `Body`: no frame an error passes through shows its bytes.
+            status, response_headers, body = hide_body(
+                await transport.send(request, ends, self.timeout)
+            )
             limiters.on_reply(operation, status, response_headers, sent_at)
             result = self._finish(call.endpoint, status, response_headers, body)
         except errors.StytchSCIMError as exc:

@@ -38,7 +38,7 @@ import attrs
 from .. import errors
 from .._policy.throttle import AdaptiveRateLimiter
 from .._policy.window import WindowGate
-from .._sansio.wire import retry_after
+from .._sansio.replies import retry_after
 
 __all__ = ["GROUPS", "GroupLimiter", "RateLimiters"]
 

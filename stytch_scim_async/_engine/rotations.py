@@ -29,6 +29,7 @@ from ..models import (
     RotateCancelResponse,
     RotateCompleteResponse,
 )
+from .call import Call, Rescue
 
 if TYPE_CHECKING:
     from .._sansio.wire import RequestHeaders
@@ -89,21 +90,33 @@ class Rotations:
     ) -> Coroutine[Any, Any, R]:
         """A rotate start/complete/cancel under the retry policy, reconciled (no lock:
         the caller holds the organization's, or takes it through `rotation`)."""
-        rescue = partial(self._rescue_rotation, endpoint, params, headers, _Rotation())
-        return self._client._run(endpoint, params, headers, rescue)
+        return self._client._run(endpoint, params, headers, self._rescue(endpoint, params, headers))
+
+    def _rescue(
+        self, endpoint: Endpoint[R], params: dict[str, Any], headers: RequestHeaders
+    ) -> Rescue[R]:
+        return partial(self._rescue_rotation, endpoint, params, headers, _Rotation())
 
     async def rotation(
         self, endpoint: Endpoint[R], params: dict[str, Any], headers: RequestHeaders
     ) -> R:
         """A public rotate start/complete/cancel: reconciled, and never overlapping a
         create or another rotation of the same organization in this client."""
+        client = self._client
         key = params.get("organization_id", "")
-        locks = self._client._org_locks
-        await locks.acquire(key)
-        try:
-            return await self.run(endpoint, params, headers)
-        finally:
-            locks.release(key)
+        locks = client._org_locks
+        call = Call(endpoint, params, headers, self._rescue(endpoint, params, headers))
+
+        async def locked(ends: float | None) -> R:
+            await locks.acquire(key)
+            try:
+                return await client._attempts(call, ends)
+            finally:
+                locks.release(key)
+
+        # The wait for the lock is inside the deadline, and counted as a call in
+        # flight (aclose() waits for it), as a create's is.
+        return await client._bounded(endpoint, locked)
 
     async def rescue_delete(
         self, params: dict[str, Any], headers: RequestHeaders, failure: errors.StytchSCIMError

@@ -202,3 +202,27 @@ async def test_calls_refused_for_their_deadline_leave_the_rate_limiter_as_it_was
         assert limiter.delay(time.monotonic()) <= 2.0
         assert (await client.get_connection(ORG)).connection is None
     assert emulator.stats.count("create") == 2
+
+
+async def test_a_rotation_waiting_for_the_organization_is_inside_its_deadline(
+    emulator: StytchEmulator, client: scim.SCIMClient
+) -> None:
+    # A create that looks first (its GET stalls) holds the organization's lock; a
+    # rotation queued behind it ends at its deadline (and one attempt's grace), not
+    # when the create lets go, and aclose() counts it as a call in flight meanwhile.
+    made = emulator.fake.add_connection(ORG, display_name="x", identity_provider="okta")
+    emulator.script(fault="stall_after_commit", route="get", stall_seconds=2.0)
+    create = asyncio.create_task(client.create_connection(ORG, display_name="x", maybe_sent=True))
+    await asyncio.sleep(0.05)
+    short = client.with_options(deadline=0.2, timeout=0.2)
+    before = client._transport.calls  # the create and its look
+    started = time.monotonic()
+    rotation = asyncio.create_task(short.rotate_start(ORG, str(made["connection_id"])))
+    await asyncio.sleep(0.05)
+    assert client._transport.calls == before + 1  # the rotation, waiting for the lock
+    with pytest.raises(scim.RequestTimeoutError):
+        await rotation
+    assert time.monotonic() - started < 0.2 + 0.2 + 0.3
+    with pytest.raises(scim.StytchSCIMError):
+        await create  # its look timed out: typed, whatever it decided
+    assert emulator.stats.rotations_started == 0

@@ -12,7 +12,7 @@ import pytest
 
 import stytch_scim_async as scim
 from stytch_scim_async._sansio.endpoints import RetryKind
-from stytch_scim_async._sansio.wire import error_from_response
+from stytch_scim_async._sansio.replies import error_from_response
 from tests.support.sleeps import SleepRecorder
 
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 
 import stytch_scim_async as scim
 from stytch_scim_async._sansio.endpoints import ENDPOINTS
-from stytch_scim_async._sansio.wire import Request, error_from_response, retry_after
+from stytch_scim_async._sansio.replies import error_from_response, retry_after
+from stytch_scim_async._sansio.wire import Request
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 CONNECTION = (

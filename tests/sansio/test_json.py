@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from stytch_scim_async import errors
 from stytch_scim_async._sansio.endpoints import ENDPOINTS, Endpoint
-from stytch_scim_async._sansio.wire import parse_reference, parse_response
+from stytch_scim_async._sansio.replies import parse_reference, parse_response
 
 from ..support import replies
 

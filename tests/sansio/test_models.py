@@ -15,7 +15,7 @@ from hypothesis import given, settings
 
 import stytch_scim_async as scim
 from stytch_scim_async._sansio.endpoints import ENDPOINTS
-from stytch_scim_async._sansio.wire import parse_response
+from stytch_scim_async._sansio.replies import parse_response
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

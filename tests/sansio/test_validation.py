@@ -189,6 +189,8 @@ PURE = [
     "_sansio/convert",
     "_sansio/endpoints",
     "_sansio/wire",
+    "_sansio/replies",
+    "_sansio/compiled",
     "_sansio/validate",
     "_sansio/config",
     "_policy/throttle",

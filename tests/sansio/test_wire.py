@@ -10,15 +10,13 @@ import pytest
 
 from stytch_scim_async import errors, models
 from stytch_scim_async._sansio.endpoints import ENDPOINTS, Mode
-from stytch_scim_async._sansio.wire import (
-    basic_auth,
-    build_request,
-    check_base_url,
+from stytch_scim_async._sansio.replies import (
     error_from_response,
     excerpt,
     parse_response,
     retry_after,
 )
+from stytch_scim_async._sansio.wire import basic_auth, build_request, check_base_url
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 BASE = "https://test.stytch.com"
@@ -422,9 +420,9 @@ def test_malformed_success_bodies_become_response_decode_errors(raw: bytes, prob
     assert problem in error.problem
     assert error.status_code == 200
     # The parser's error (a JSONDecodeError's `doc` is the whole body, token included)
-    # is never chained: nothing reachable from the error holds the body.
+    # is neither its cause nor its context: nothing reachable from the error holds it.
     assert error.__cause__ is None
-    assert error.__suppress_context__
+    assert error.__context__ is None
     assert "9LmcAfUx" not in str(error)
     assert "9LmcAfUx" not in repr(vars(error))
     assert error.request_id in ("rid-h", "r", "request-id-test-1")
