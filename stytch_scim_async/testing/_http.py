@@ -91,7 +91,6 @@ class _Connection(asyncio.Protocol):
         self._write_paused = False
         self._read_paused = False
         self._continued = False
-        self._eof = False
 
     # -- asyncio's callbacks -------------------------------------------------------
 
@@ -99,6 +98,9 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._server.connections.add(self)
+
+    # An end of file from the client closes the connection (asyncio's default, as
+    # aiohttp's): a waiting answer's client is taken to be gone, and it is cancelled.
 
     def data_received(self, data: bytes) -> None:
         if self._done:
@@ -110,13 +112,6 @@ class _Connection(asyncio.Protocol):
             assert self._transport is not None
             self._transport.pause_reading()
             self._read_paused = True
-
-    def eof_received(self) -> bool:
-        # The client sent all it will: what is buffered is still answered.
-        self._eof = True
-        if self._waiting is None and not self._write_paused:
-            self._finish_after_eof()
-        return True
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -187,8 +182,6 @@ class _Connection(asyncio.Protocol):
             assert self._transport is not None
             self._transport.resume_reading()
             self._read_paused = False
-        if self._eof and self._waiting is None:
-            self._finish_after_eof()
 
     async def _answer_later(self, request: Request, answer: FakeResponse) -> None:
         pause = self._server.pause
@@ -211,7 +204,7 @@ class _Connection(asyncio.Protocol):
             # server disconnect.
             self._close()
             return
-        self._respond(request, answer, keep_alive=request.keep_alive and not self._eof)
+        self._respond(request, answer, keep_alive=request.keep_alive)
 
     def _respond(self, request: Request, answer: FakeResponse, *, keep_alive: bool) -> None:
         body = answer.body
@@ -229,10 +222,6 @@ class _Connection(asyncio.Protocol):
         )
         self._write(body)
         self._close()
-
-    def _finish_after_eof(self) -> None:
-        if not self._done:
-            self._close()
 
     def _write(self, data: bytes) -> None:
         transport = self._transport
