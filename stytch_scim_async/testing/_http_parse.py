@@ -36,7 +36,11 @@ MAX_BODY: Final = 1024**2
 """The largest request body (aiohttp's ``client_max_size``): larger ones get 413."""
 
 _REQUEST_LINE: Final = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([!-~]+) HTTP/1\.([01])")
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# A whole header line (a line start is a position no other character than LF precedes),
+# its value without the blanks around it.
+_HEADER_LINE: Final = re.compile(
+    r"(?<![^\n])([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[^\r\n\x00]*[^\r\n\x00 \t])?)[ \t]*\r\n"
+)
 _HEX: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _CONTINUE: Final = "100-continue"
 
@@ -77,26 +81,24 @@ def parse_request(buffer: bytes) -> tuple[Request, int] | Incomplete:
         return "more"
     if end > MAX_HEAD:
         raise HttpError(431, "The request head is too large.")
-    raw = buffer[:end]
-    if b"\x00" in raw or raw.count(b"\r") != raw.count(b"\n"):
-        raise HttpError(400, "A bare CR, LF or NUL in the request head.")
-    lines = raw.decode("utf-8", "surrogateescape").split("\r\n")
-    if max(map(len, lines)) > MAX_LINE:
+    raw = buffer[: end + 2]  # every line with its CRLF
+    lines = raw.count(b"\r\n")
+    if raw.count(b"\r") != lines or raw.count(b"\n") != lines:
+        raise HttpError(400, "A bare CR or LF in the request head.")
+    text = raw.decode("utf-8", "surrogateescape")
+    if end > MAX_LINE and max(map(len, text.split("\r\n"))) > MAX_LINE:
         raise HttpError(431, "A request head line is too long.")
-    line = _REQUEST_LINE.fullmatch(lines[0])
+    line_end = text.find("\r\n")
+    line = _REQUEST_LINE.fullmatch(text, 0, line_end)
     if line is None:
         raise HttpError(400, "The request line is malformed.")
     method, target, minor_text = line.groups()
     minor = int(minor_text)
-    pairs = [header.partition(":") for header in lines[1:]]
-    names = [name for name, _, _ in pairs]
-    if not all(sep for _, sep, _ in pairs) or _TOKEN.fullmatch("".join(names) or "x") is None:
+    # Every header line must match as a whole (NUL nowhere): one match a line.
+    pairs: list[tuple[str, str]] = _HEADER_LINE.findall(text, line_end + 2)
+    if len(pairs) != lines - 1:
         raise HttpError(400, "A header line is malformed.")
-    if not all(names):
-        raise HttpError(400, "A header has no name.")
-    headers: CIMultiDict[str] = CIMultiDict(
-        [(name, value.strip(" \t")) for name, _, value in pairs]
-    )
+    headers: CIMultiDict[str] = CIMultiDict(pairs)
     if minor == 1 and "Host" not in headers:
         raise HttpError(400, "Missing 'Host' header in request.")
     path, query_string = _split_target(method, target)
@@ -140,6 +142,8 @@ def _split_target(method: str, target: str) -> tuple[str, str]:
 
 
 def _keep_alive(headers: Mapping[str, str], minor: int) -> bool:
+    if "Connection" not in headers:
+        return minor == 1
     options = {part.strip().lower() for part in headers.get("Connection", "").split(",")}
     return "close" not in options if minor == 1 else "keep-alive" in options
 
@@ -148,7 +152,9 @@ def _content_length(headers: CIMultiDict[str]) -> int:
     values = headers.getall("Content-Length", ())
     if not values:
         return 0
-    if len(set(values)) > 1 or not (values[0].isascii() and values[0].isdigit()):
+    if (len(values) > 1 and len(set(values)) > 1) or not (
+        values[0].isascii() and values[0].isdigit()
+    ):
         raise HttpError(400, "The Content-Length header is invalid.")
     length = int(values[0])
     if length > MAX_BODY:
