@@ -127,34 +127,42 @@ class Engine:
     async def _bounded(
         self, endpoint: Endpoint[Any], run: Callable[[float | None], Awaitable[T]]
     ) -> T:
-        """`run(ends)` under the call's one deadline, counted as a call in flight.
-
-        A safe call is cut at the deadline. A create or rotation gets a grace of one
-        attempt's timeout past it: `ends` caps each attempt's timeout and stops new
-        attempts, so only the reconciliation of an attempt that may have committed
-        (which decides whether a token is lost) runs into the grace."""
+        """`run(ends)` under the call's one deadline, counted as a call in flight."""
         transport = self._transport
         transport.calls += 1  # aclose() waits for the whole call, checks included
         try:
-            deadline = self.retry.deadline
-            if deadline is None:
+            ends, limit = self._window(endpoint)
+            if limit is None:
                 return await run(None)
-            ends = self._clock() + deadline
-            grace = 0.0 if endpoint.retry is RetryKind.SAFE else self.timeout.total
             try:
-                async with asyncio.timeout(deadline + grace):
+                async with asyncio.timeout(limit):
                     return await run(ends)
             except TimeoutError as exc:
-                raise errors.RequestTimeoutError(
-                    f"{endpoint.name}: the call's deadline of {deadline} s passed"
-                    + (
-                        f" and its reconciliation did not end within {grace:g} s more"
-                        if grace
-                        else ""
-                    )
-                ) from exc
+                raise self._deadline_passed(endpoint) from exc
         finally:
             transport.call_ended()
+
+    def _grace(self, endpoint: Endpoint[Any]) -> float:
+        """A create or rotation gets a grace of one attempt's timeout past the deadline:
+        `ends` caps each attempt's timeout and stops new attempts, so only the
+        reconciliation of an attempt that may have committed (which decides whether a
+        token is lost) runs into the grace. A safe call is cut at the deadline."""
+        return 0.0 if endpoint.retry is RetryKind.SAFE else self.timeout.total
+
+    def _window(self, endpoint: Endpoint[Any]) -> tuple[float | None, float | None]:
+        """When a call starting now must stop attempting (`ends`, on `_clock`), and
+        the seconds it may run in all (its deadline and grace); None, None: unbounded."""
+        deadline = self.retry.deadline
+        if deadline is None:
+            return None, None
+        return self._clock() + deadline, deadline + self._grace(endpoint)
+
+    def _deadline_passed(self, endpoint: Endpoint[Any]) -> errors.RequestTimeoutError:
+        deadline, grace = self.retry.deadline, self._grace(endpoint)
+        return errors.RequestTimeoutError(
+            f"{endpoint.name}: the call's deadline of {deadline} s passed"
+            + (f" and its reconciliation did not end within {grace:g} s more" if grace else "")
+        )
 
     async def _attempts(self, call: Call[R], ends: float | None = None) -> R:
         """Every attempt of `call`, its deadline `ends` (None: none)."""

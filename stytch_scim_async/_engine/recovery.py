@@ -117,13 +117,34 @@ class Recovery:
         taken: it is void if another call for the organization ran since."""
         call = _Create(params, headers, recover_token)
         client = self._client
+        transport = client._transport
+        locks = client._org_locks
+        key = params.get("organization_id", "")
+        # One frame from here to the attempt: the deadline, the organization's lock and
+        # the POST are inline (every frame on the await chain is resumed on each I/O
+        # wake-up). `limit` None: no deadline, and asyncio.timeout(None) sets no timer.
+        ends, limit = client._window(CREATE)
+        transport.calls += 1  # aclose() waits for the whole call, checks included
         try:
-            return await client._bounded(
-                CREATE,
-                partial(
-                    self._locked_create, call, verify_absent, maybe_sent, proven_absent, proof_mark
-                ),
-            )
+            try:
+                async with asyncio.timeout(limit):
+                    quiet = await locks.acquire(key, proof_mark if proven_absent else None)
+                    try:
+                        # A proof taken before another call for this organization ran is stale.
+                        call.proven_absent = proven_absent and quiet
+                        if verify_absent or maybe_sent:
+                            early = await self._check_first(call, maybe_sent, ends)
+                            if early is not None:
+                                return early
+                        post = Call(CREATE, params, headers, partial(self._after_failure, call))
+                        try:
+                            return await client._attempts(post, ends)
+                        except errors.StytchSCIMError as exc:
+                            raise self._ending(call, exc)  # noqa: B904 - the same error, or the doubt
+                    finally:
+                        locks.release(key)
+            except TimeoutError as exc:
+                raise client._deadline_passed(CREATE) from exc
         except errors.RequestTimeoutError as exc:
             if call.connection is not None:  # a recovery cut short: name the connection
                 raise errors.TokenLostError(
@@ -138,6 +159,8 @@ class Recovery:
         except asyncio.CancelledError:
             self._hand_over_on_cancel(call)
             raise
+        finally:
+            transport.call_ended()
 
     @staticmethod
     def _hand_over_on_cancel(call: _Create) -> None:
@@ -161,29 +184,6 @@ class Recovery:
             "create_connection cancelled during a token recovery",
         )
 
-    async def _locked_create(
-        self,
-        call: _Create,
-        verify_absent: bool,
-        maybe_sent: bool,
-        proven_absent: bool,
-        proof_mark: int | None,
-        ends: float | None,
-    ) -> CreateConnectionResponse:
-        key = call.params.get("organization_id", "")
-        locks = self._client._org_locks
-        quiet = await locks.acquire(key, proof_mark if proven_absent else None)
-        try:
-            # A proof taken before another call for this organization ran is stale.
-            call.proven_absent = proven_absent and quiet
-            if verify_absent or maybe_sent:
-                early = await self._check_first(call, maybe_sent, ends)
-                if early is not None:
-                    return early
-            return await self._post(call, ends)
-        finally:
-            locks.release(key)
-
     async def _check_first(
         self, call: _Create, maybe_sent: bool, ends: float | None
     ) -> CreateConnectionResponse | None:
@@ -200,15 +200,6 @@ class Recovery:
             call.decided = True
             raise self._exists(current, connection, "nothing was sent")
         return await self._act(call, current, None)
-
-    async def _post(self, call: _Create, ends: float | None) -> CreateConnectionResponse:
-        client = self._client
-        try:
-            attempts = Call(CREATE, call.params, call.headers, partial(self._after_failure, call))
-            response = await client._attempts(attempts, ends)
-        except errors.StytchSCIMError as exc:
-            raise self._ending(call, exc)  # noqa: B904 - the same error, or the doubt
-        return response
 
     @staticmethod
     def _ending(call: _Create, error: errors.StytchSCIMError) -> errors.StytchSCIMError:

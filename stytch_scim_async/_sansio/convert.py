@@ -4,24 +4,30 @@ Strict about types (a number where Stytch sends a string is a decode error, not 
 silent `str(5)`), forgiving about extra keys (Stytch adds fields over time), and
 turning RFC 3339 timestamps into timezone-aware datetimes.
 
-Two converters with the same hooks: a reply is structured by the fast one's
-generated function for its response type (cattrs without detailed validation: no
-per-field try/except, no list of errors), fetched once per type; only when that
-raises is the same data structured again by the detailed one, whose error names
-every field that did not fit (`describe_error`). Neither is built, nor cattrs
-imported, until the first reply: importing the package does no converter work.
+A reply is structured by its response type's compiled function (`compiled`: inline
+type checks, the same rules), fetched once per type; a type it cannot fill takes the
+fast converter's generated function instead (cattrs without detailed validation).
+Only when that raises is the same data structured again by the detailed converter,
+whose error names every field that did not fit (`describe_error`). cattrs is not
+imported, nor a converter built, until a reply needs one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from .compiled import compile_structure, parse_datetime, parse_optional_datetime
 
 if TYPE_CHECKING:
     import cattrs
 
-__all__ = ["describe_error", "make_converter", "structure"]
+__all__ = [
+    "describe_error",
+    "make_converter",
+    "structure",
+]
 
 T = TypeVar("T")
 
@@ -34,20 +40,6 @@ def _strict(kind: type[Any]) -> Any:
         return value
 
     return hook
-
-
-def _parse_datetime(value: Any, _: type[Any]) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected an RFC 3339 timestamp, got {type(value).__name__}")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _parse_optional_datetime(value: Any, _: type[Any]) -> datetime | None:
-    # Stytch sends null, omits the key, or (on some endpoints) "" for "no expiry".
-    if value is None or value == "":
-        return None
-    return _parse_datetime(value, datetime)
 
 
 def _tuple_from_list(conv: cattrs.Converter) -> Callable[[Any, type[Any]], tuple[Any, ...]]:
@@ -75,8 +67,8 @@ def make_converter(*, detailed: bool = True) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     for kind in (str, int, bool, float):
         conv.register_structure_hook(kind, _strict(kind))
-    conv.register_structure_hook(datetime, _parse_datetime)
-    conv.register_structure_hook(datetime | None, _parse_optional_datetime)
+    conv.register_structure_hook(datetime, parse_datetime)
+    conv.register_structure_hook(datetime | None, parse_optional_datetime)
     conv.register_structure_hook_func(
         lambda t: (
             getattr(t, "__origin__", None) is tuple
@@ -105,9 +97,12 @@ class _Converters:
         return self._detailed
 
     def hook(self, cls: type[Any]) -> Callable[[Any, Any], Any]:
-        if self._fast is None:
-            self._fast = make_converter(detailed=False)
-        hook = self.hooks[cls] = self._fast.get_structure_hook(cls)
+        hook = compile_structure(cls)
+        if hook is None:  # a shape the compiled path does not fill
+            if self._fast is None:
+                self._fast = make_converter(detailed=False)
+            hook = self._fast.get_structure_hook(cls)
+        self.hooks[cls] = hook
         return hook
 
 
