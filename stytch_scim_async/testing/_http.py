@@ -217,10 +217,8 @@ class _Connection(asyncio.Protocol):
 
     def _refuse(self, error: HttpError) -> None:
         body = error.message.encode()
-        self._write(
-            response_head(1, error.status, "text/plain; charset=utf-8", len(body), {}, False)
-        )
-        self._write(body)
+        head = response_head(1, error.status, "text/plain; charset=utf-8", len(body), {}, False)
+        self._write(head + body)
         self._close()
 
     def _write(self, data: bytes) -> None:

@@ -4,6 +4,7 @@ refusals, disconnects and close. Behaviour both servers share runs over both."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -16,6 +17,7 @@ import aiohttp
 import pytest
 
 from stytch_scim_async.testing import Faults, StytchEmulator
+from stytch_scim_async.testing._http import HttpServer
 from stytch_scim_async.testing._server import ServerKind
 from tests.support.emulator_api import ORG
 
@@ -255,3 +257,25 @@ async def test_a_flood_of_pipelined_requests_read_late_is_answered_in_order(
     organizations = [json.loads(body)["connection"]["organization_id"] for _, _, body in replies]
     assert organizations == [f"org-flood-{n}" for n in range(count)]
     await close(writer)
+
+
+async def test_close_aborts_a_connection_still_flushing_after_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emu = await StytchEmulator(shutdown_timeout=0.3).start()
+    reader, writer = await connect(emu)
+    writer.write(STATS)
+    assert (await read_reply(reader))[0] == 200
+    server = emu._runner
+    assert isinstance(server, HttpServer)
+    (connection,) = server.connections
+    # A flush that never ends (a client that never reads), without megabytes of it.
+    monkeypatch.setattr(connection._transport, "close", lambda: None)
+    started = time.monotonic()
+    await emu.close()
+    assert 0.3 <= time.monotonic() - started < 3
+    assert not server.connections
+    with contextlib.suppress(ConnectionResetError):
+        assert await reader.read() == b""
+    await close(writer)
+    gc.collect()
