@@ -8,7 +8,7 @@ import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
-from functools import partial
+from functools import cached_property, partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -16,15 +16,13 @@ import attrs
 
 from .. import errors
 from .._engine.engine import Engine
-from .._engine.hooks import Hook, Hooks
 from .._engine.locks import OrgLocks
 from .._engine.pacing import RateLimiters
-from .._engine.recovery import Recovery
-from .._engine.rotations import ROTATIONS, Rotations
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
+from .._sansio import endpoints
 from .._sansio.config import AppInfo, Timeout, check_extra_headers
-from .._sansio.endpoints import DELETE, GET_GROUPS, UPDATE, Endpoint, Mode
+from .._sansio.endpoints import Endpoint, Mode, RetryKind
 from .._sansio.validate import (
     check_id,
     check_identity_provider,
@@ -35,21 +33,18 @@ from .._sansio.validate import (
 )
 from .._sansio.wire import RequestHeaders, Secret, basic_auth, check_base_url, user_agent
 from .._transports.proxy import resolve_proxy
-from ..models import (
-    CreateConnectionResponse,
-    GetGroupsResponse,
-    RoleAssignment,
-    SCIMGroup,
-    UpdateConnectionResponse,
-)
 from .envlog import log_level_from_env
-from .options import KEEP, Keep, with_debug
+from .options import KEEP, Keep, build_hooks
 
 if TYPE_CHECKING:
     import ssl
 
     import aiohttp
 
+    from .. import models
+    from .._engine.hooks import Hook
+    from .._engine.recovery import Recovery
+    from .._engine.rotations import Rotations
     from .._transports.base import Transport
 
 #: Call ids for hooks, process-wide (see `_call_ids`).
@@ -102,7 +97,7 @@ class _BaseClient(Engine):
         #: Numbers the calls the hooks see: one counter for the process, so a call id
         #: is unique among every client (one hook, e.g. OpenTelemetryHook, may serve many).
         self._call_ids = _CALL_IDS
-        self._hooks = Hooks.build(with_debug(hooks, self._debug), self._call_ids)
+        self._hooks = build_hooks(hooks, self._debug, self._call_ids)
         route = resolve_proxy(self._base_url, proxy, proxy_auth, trust_env)
         del proxy_auth
         if session is not None:
@@ -159,9 +154,20 @@ class _BaseClient(Engine):
         self._transport = transport
         #: Only the client built by the constructor owns the pool; its views do not.
         self._owner = True
-        self._rotations = Rotations(self)
-        self._recovery = Recovery(self, self._rotations)
         self._org_locks = OrgLocks()
+
+    @cached_property
+    def _rotations(self) -> Rotations:
+        # Loaded at first use, not with the client (a view drops its copy's: see with_options).
+        from .._engine.rotations import Rotations
+
+        return Rotations(self)
+
+    @cached_property
+    def _recovery(self) -> Recovery:
+        from .._engine.recovery import Recovery
+
+        return Recovery(self, self._rotations)
 
     @property
     def base_url(self) -> str:
@@ -221,14 +227,15 @@ class _BaseClient(Engine):
         view_hooks = (
             self._hooks
             if isinstance(hooks, Keep)
-            else Hooks.build(with_debug(hooks, self._debug), self._call_ids)
+            else build_hooks(hooks, self._debug, self._call_ids)
         )
         view = copy.copy(self)
         view.retry, view.timeout, view._hooks, view._owner = policy, view_timeout, view_hooks, False
         if extra:
             view._headers = self._headers.with_extra(extra)
-        view._rotations = Rotations(view)
-        view._recovery = Recovery(view, view._rotations)  # the org locks stay shared
+        # Its own rotations and recovery, built at its first use (the org locks stay shared).
+        view.__dict__.pop("_rotations", None)
+        view.__dict__.pop("_recovery", None)
         return view
 
     async def aclose(self) -> None:
@@ -271,9 +278,9 @@ class _BaseClient(Engine):
         """A public call of any operation but create (see `Recovery.create`)."""
         self._admit()
         hooks = self._hooks
-        if endpoint in ROTATIONS:
+        if endpoint.retry is RetryKind.ROTATE:  # rotate start, complete or cancel
             run = self._rotations.rotation(endpoint, params, headers)
-        elif endpoint is DELETE:
+        elif endpoint is endpoints.DELETE:
             rescue: Any = partial(self._rotations.rescue_delete, params, headers)
             run = self._run(endpoint, params, headers, rescue)
         else:
@@ -300,7 +307,7 @@ class _BaseClient(Engine):
         maybe_sent: bool = False,
         proven_absent: bool = False,
         proof_mark: int | None = None,
-    ) -> Coroutine[Any, Any, CreateConnectionResponse]:
+    ) -> Coroutine[Any, Any, models.CreateConnectionResponse]:
         self._admit()
         params = self._params(
             organization_id,
@@ -342,9 +349,9 @@ class _BaseClient(Engine):
         connection_id: str,
         display_name: str | None,
         identity_provider: str | None,
-        role_assignments: Sequence[RoleAssignment] | None,
+        role_assignments: Sequence[models.RoleAssignment] | None,
         headers: RequestHeaders,
-    ) -> Coroutine[Any, Any, UpdateConnectionResponse]:
+    ) -> Coroutine[Any, Any, models.UpdateConnectionResponse]:
         params = self._params(
             organization_id,
             connection_id=connection_id,
@@ -352,7 +359,7 @@ class _BaseClient(Engine):
             identity_provider=check_identity_provider(identity_provider),
             scim_group_implicit_role_assignments=check_role_assignments(role_assignments),
         )
-        return self._call(UPDATE, params, headers)
+        return self._call(endpoints.UPDATE, params, headers)
 
     async def _get_groups(
         self,
@@ -361,18 +368,18 @@ class _BaseClient(Engine):
         cursor: str | None,
         limit: int | None,
         headers: RequestHeaders,
-    ) -> GetGroupsResponse:
+    ) -> models.GetGroupsResponse:
         cursor = check_optional_text("cursor", cursor)
         # The frontend-SDK lists the session's one connection: it takes no connection id.
         ids = {"connection_id": connection_id} if self._mode is Mode.PROJECT else {}
         params = self._params(
             organization_id, cursor=cursor or None, limit=check_limit(limit), **ids
         )
-        return await self._call(GET_GROUPS, params, headers)
+        return await self._call(endpoints.GET_GROUPS, params, headers)
 
     async def _group_pages(
-        self, fetch: Callable[[str | None], Awaitable[GetGroupsResponse]]
-    ) -> AsyncIterator[tuple[SCIMGroup, ...]]:
+        self, fetch: Callable[[str | None], Awaitable[models.GetGroupsResponse]]
+    ) -> AsyncIterator[tuple[models.SCIMGroup, ...]]:
         """Each page's groups, page after page (`iter_groups` yields them one by one:
         a generator per page here, not one more generator frame per group)."""
         cursor: str | None = None

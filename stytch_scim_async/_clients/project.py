@@ -15,30 +15,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._policy.retry import RetryPolicy
 from .._policy.throttle import AdaptiveRateLimiter, RetryBudget
+from .._sansio import endpoints
 from .._sansio.config import AppInfo, Timeout
-from .._sansio.endpoints import (
-    DELETE,
-    GET,
-    ROTATE_CANCEL,
-    ROTATE_COMPLETE,
-    ROTATE_START,
-    Endpoint,
-    Mode,
-)
+from .._sansio.endpoints import Endpoint, Mode
 from .._sansio.validate import check_id
 from .._sansio.wire import Secret
-from ..models import (
-    CreateConnectionResponse,
-    DeleteConnectionResponse,
-    GetConnectionResponse,
-    GetGroupsResponse,
-    RoleAssignment,
-    RotateCancelResponse,
-    RotateCompleteResponse,
-    RotateStartResponse,
-    SCIMGroup,
-    UpdateConnectionResponse,
-)
 from .base import LIVE_URL, TEST_URL, _BaseClient, env_or
 
 if TYPE_CHECKING:
@@ -54,6 +35,18 @@ if TYPE_CHECKING:
         ProvisionRequest,
     )
     from .._transports.base import Transport
+    from ..models import (
+        CreateConnectionResponse,
+        DeleteConnectionResponse,
+        GetConnectionResponse,
+        GetGroupsResponse,
+        RoleAssignment,
+        RotateCancelResponse,
+        RotateCompleteResponse,
+        RotateStartResponse,
+        SCIMGroup,
+        UpdateConnectionResponse,
+    )
 
 __all__ = ["SCIMClient"]
 
@@ -184,7 +177,7 @@ class SCIMClient(_BaseClient):
     ) -> Coroutine[Any, Any, GetConnectionResponse]:
         """The organization's connection (`.connection` is None when it has none)."""
         headers = self._headers_for(member_session_token, member_session_jwt)
-        return self._call(GET, self._params(organization_id), headers)
+        return self._call(endpoints.GET, self._params(organization_id), headers)
 
     def update_connection(
         self,
@@ -219,7 +212,7 @@ class SCIMClient(_BaseClient):
         """Delete the connection; the IdP's token stops working at once."""
         headers = self._headers_for(member_session_token, member_session_jwt)
         params = self._params(organization_id, connection_id=connection_id)
-        return self._call(DELETE, params, headers)
+        return self._call(endpoints.DELETE, params, headers)
 
     def _rotation(
         self,
@@ -244,7 +237,11 @@ class SCIMClient(_BaseClient):
         """Begin a token rotation; `.connection.next_bearer_token` is the token to install
         in the IdP before `rotate_complete`. The old token keeps working until then."""
         return self._rotation(
-            ROTATE_START, organization_id, connection_id, member_session_token, member_session_jwt
+            endpoints.ROTATE_START,
+            organization_id,
+            connection_id,
+            member_session_token,
+            member_session_jwt,
         )
 
     def rotate_complete(
@@ -257,7 +254,7 @@ class SCIMClient(_BaseClient):
     ) -> Coroutine[Any, Any, RotateCompleteResponse]:
         """Make the next token the active one; the old one stops working."""
         return self._rotation(
-            ROTATE_COMPLETE,
+            endpoints.ROTATE_COMPLETE,
             organization_id,
             connection_id,
             member_session_token,
@@ -274,7 +271,7 @@ class SCIMClient(_BaseClient):
     ) -> Coroutine[Any, Any, RotateCancelResponse]:
         """Abandon a rotation; the old token stays active."""
         return self._rotation(
-            ROTATE_CANCEL,
+            endpoints.ROTATE_CANCEL,
             organization_id,
             connection_id,
             member_session_token,

@@ -23,7 +23,9 @@ class _Entry:
     __slots__ = ("slots", "users")
 
     def __init__(self) -> None:
-        self.slots = Slots(0)  # created held: the caller that made it holds it
+        # The queue is made by the first call that has to wait; created held: the
+        # caller that made the entry holds it.
+        self.slots: Slots | None = None
         self.users = 1
 
 
@@ -51,6 +53,8 @@ class OrgLocks:
             self._entries[key] = _Entry()
             return since is None or self._untouched(key, since)
         entry.users += 1
+        if entry.slots is None:
+            entry.slots = Slots(0)
         try:
             await entry.slots.wait()
         except BaseException:
@@ -67,7 +71,7 @@ class OrgLocks:
         entry = self._entries[key]
         self._touch(key)
         self._drop(key, entry)
-        if entry.users:
+        if entry.users and entry.slots is not None:
             entry.slots.release()  # handed to the oldest waiter
 
     def _touch(self, key: str) -> None:

@@ -118,31 +118,18 @@ class Recovery:
         call = _Create(params, headers, recover_token)
         client = self._client
         transport = client._transport
-        locks = client._org_locks
-        key = params.get("organization_id", "")
-        # One frame from here to the attempt: the deadline, the organization's lock and
-        # the POST are inline (every frame on the await chain is resumed on each I/O
-        # wake-up). `limit` None: no deadline, and asyncio.timeout(None) sets no timer.
+        # The deadline (when there is one), the organization's lock and the POST in two
+        # frames: every frame on the await chain is resumed on each I/O wake-up, and
+        # `async with asyncio.timeout(None)` alone costs more than a frame.
         ends, limit = client._window(CREATE)
         transport.calls += 1  # aclose() waits for the whole call, checks included
         try:
+            args = (call, verify_absent, maybe_sent, proven_absent, proof_mark, ends)
+            if limit is None:
+                return await self._locked_create(*args)
             try:
                 async with asyncio.timeout(limit):
-                    quiet = await locks.acquire(key, proof_mark if proven_absent else None)
-                    try:
-                        # A proof taken before another call for this organization ran is stale.
-                        call.proven_absent = proven_absent and quiet
-                        if verify_absent or maybe_sent:
-                            early = await self._check_first(call, maybe_sent, ends)
-                            if early is not None:
-                                return early
-                        post = Call(CREATE, params, headers, partial(self._after_failure, call))
-                        try:
-                            return await client._attempts(post, ends)
-                        except errors.StytchSCIMError as exc:
-                            raise self._ending(call, exc)  # noqa: B904 - the same error, or the doubt
-                    finally:
-                        locks.release(key)
+                    return await self._locked_create(*args)
             except TimeoutError as exc:
                 raise client._deadline_passed(CREATE) from exc
         except errors.RequestTimeoutError as exc:
@@ -183,6 +170,34 @@ class Recovery:
             },
             "create_connection cancelled during a token recovery",
         )
+
+    async def _locked_create(
+        self,
+        call: _Create,
+        verify_absent: bool,
+        maybe_sent: bool,
+        proven_absent: bool,
+        proof_mark: int | None,
+        ends: float | None,
+    ) -> CreateConnectionResponse:
+        client = self._client
+        locks = client._org_locks
+        key = call.params.get("organization_id", "")
+        quiet = await locks.acquire(key, proof_mark if proven_absent else None)
+        try:
+            # A proof taken before another call for this organization ran is stale.
+            call.proven_absent = proven_absent and quiet
+            if verify_absent or maybe_sent:
+                early = await self._check_first(call, maybe_sent, ends)
+                if early is not None:
+                    return early
+            post = Call(CREATE, call.params, call.headers, partial(self._after_failure, call))
+            try:
+                return await client._attempts(post, ends)
+            except errors.StytchSCIMError as exc:
+                raise self._ending(call, exc)  # noqa: B904 - the same error, or the doubt
+        finally:
+            locks.release(key)
 
     async def _check_first(
         self, call: _Create, maybe_sent: bool, ends: float | None

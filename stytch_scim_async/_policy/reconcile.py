@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..models import SCIMConnection
+if TYPE_CHECKING:
+    from ..models import SCIMConnection
 
 __all__ = ["Evidence", "Verdict", "decide", "evidence_for", "fits_request"]
 

@@ -72,7 +72,8 @@ class RetryBudget:
 
     def refund(self, amount: int = 1) -> None:
         """Return tokens after a success."""
-        self.available = min(self.capacity, self.available + amount)
+        if self.available < self.capacity:  # a full budget (the usual case) stays full
+            self.available = min(self.capacity, self.available + amount)
 
 
 @attrs.define(on_setattr=attrs.setters.NO_OP)

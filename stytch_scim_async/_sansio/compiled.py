@@ -49,12 +49,14 @@ class _Unsupported(Exception):
 
 
 class _Source:
-    """The text and namespace of one generated function."""
+    """The text and namespace of one generated function. Nested records, lists of
+    records included, are filled inline: one frame for a whole reply."""
 
-    def __init__(self, compiled: dict[type[Any], Callable[..., Any]]) -> None:
+    def __init__(self) -> None:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"_missing": _MISSING, "_new": object.__new__}
-        self._compiled = compiled
+        self._filling: set[type[Any]] = set()  # a record inside itself: left to cattrs
+        self._count = 0
 
     def name(self, value: Any, hint: str) -> str:
         """A name in the generated function's namespace bound to `value`."""
@@ -62,10 +64,47 @@ class _Source:
         self.namespace[name] = value
         return name
 
-    def nested(self, cls: type[Any]) -> str:
-        """The name of `cls`'s own compiled function (compiled first if need be)."""
-        function = self._compiled.get(cls) or _compile(cls, self._compiled)
-        return self.name(function, "structure")
+    def local(self, hint: str) -> str:
+        """A fresh local variable's name."""
+        self._count += 1
+        return f"{hint}{self._count}"
+
+    def record(self, cls: type[Any], data: str, indent: str) -> str:
+        """Lines that fill a new `cls` from the dict in `data`; the instance's variable."""
+        if not attrs.has(cls) or "__slots__" not in cls.__dict__ or cls in self._filling:
+            raise _Unsupported(cls)
+        if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+            raise _Unsupported(cls)
+        self._filling.add(cls)
+        hints = typing.get_type_hints(cls)
+        add = self.lines.append
+        obj, value = self.local("obj"), self.local("v")
+        add(f"{indent}if type({data}) is not dict: raise TypeError")
+        add(f"{indent}{obj} = _new({self.name(cls, 'cls')})")
+        for field in attrs.fields(cls):
+            if field.validator is not None or field.converter is not None or not field.init:
+                raise _Unsupported(field.name)
+            if field.alias != field.name:
+                raise _Unsupported(field.name)
+            key = repr(field.name)
+            setter = self.name(_slot(cls, field.name), "set")
+            if field.default is attrs.NOTHING:
+                add(f"{indent}{value} = {data}[{key}]")
+                self.check(hints[field.name], value, indent)
+            else:
+                if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                    if field.default.takes_self:
+                        raise _Unsupported(field.name)
+                    default = f"{self.name(field.default.factory, 'factory')}()"
+                else:
+                    default = self.name(field.default, "default")
+                add(f"{indent}{value} = {data}.get({key}, _missing)")
+                add(f"{indent}if {value} is _missing: {value} = {default}")
+                add(f"{indent}else:")
+                self.check(hints[field.name], value, indent + "    ")
+            add(f"{indent}{setter}({obj}, {value})")
+        self._filling.discard(cls)
+        return obj
 
     def check(self, kind: Any, var: str, indent: str) -> None:
         """Lines that check (and, for records and timestamps, convert) `var`."""
@@ -84,21 +123,17 @@ class _Source:
                 add(f"{indent}if {var} is not None:")
                 self.check(inner, var, indent + "    ")
         elif attrs.has(kind):
-            add(f"{indent}{var} = {self.nested(kind)}({var})")
+            add(f"{indent}{var} = {self.record(kind, var, indent)}")
         elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-            item = args[0]
+            item, items = self.local("item"), self.local("items")
             add(f"{indent}if {var} is None: {var} = ()")
             add(f"{indent}elif type({var}) is not list: raise TypeError")
-            if attrs.has(item):
-                add(f"{indent}else: {var} = tuple([{self.nested(item)}(i) for i in {var}])")
-            elif item in _PRIMITIVES:
-                kind_name = self.name(item, "type")
-                add(f"{indent}else:")
-                add(f"{indent}    for i in {var}:")
-                add(f"{indent}        if type(i) is not {kind_name}: raise TypeError")
-                add(f"{indent}    {var} = tuple({var})")
-            else:
-                raise _Unsupported(kind)
+            add(f"{indent}else:")
+            add(f"{indent}    {items} = []")
+            add(f"{indent}    for {item} in {var}:")
+            self.check(args[0], item, indent + "        ")
+            add(f"{indent}        {items}.append({item})")
+            add(f"{indent}    {var} = tuple({items})")
         else:
             raise _Unsupported(kind)
 
@@ -111,44 +146,15 @@ def _slot(cls: type[Any], name: str) -> Any:
     return descriptor.__set__
 
 
-def _compile(cls: type[Any], compiled: dict[type[Any], Callable[..., Any]]) -> Callable[..., Any]:
-    if not attrs.has(cls) or "__slots__" not in cls.__dict__:
-        raise _Unsupported(cls)
-    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
-        raise _Unsupported(cls)
-    hints = typing.get_type_hints(cls)
-    source = _Source(compiled)
-    add = source.lines.append
-    add(f"def structure_{cls.__name__}(o, _=None):")
-    add("    if type(o) is not dict: raise TypeError")
-    add(f"    obj = _new({source.name(cls, 'cls')})")
-    for field in attrs.fields(cls):
-        if field.validator is not None or field.converter is not None or not field.init:
-            raise _Unsupported(field.name)
-        if field.alias != field.name:
-            raise _Unsupported(field.name)
-        key = repr(field.name)
-        setter = source.name(_slot(cls, field.name), "set")
-        if field.default is attrs.NOTHING:
-            add(f"    v = o[{key}]")
-            source.check(hints[field.name], "v", "    ")
-        else:
-            if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-                if field.default.takes_self:
-                    raise _Unsupported(field.name)
-                default = f"{source.name(field.default.factory, 'factory')}()"
-            else:
-                default = source.name(field.default, "default")
-            add(f"    v = o.get({key}, _missing)")
-            add(f"    if v is _missing: v = {default}")
-            add("    else:")
-            source.check(hints[field.name], "v", "        ")
-        add(f"    {setter}(obj, v)")
-    add("    return obj")
+def _compile(cls: type[Any]) -> Callable[..., Any]:
+    source = _Source()
+    obj = source.record(cls, "o", "    ")
     namespace = source.namespace
-    exec("\n".join(source.lines), namespace)  # noqa: S102 - our own text, from the fields
+    text = "\n".join(
+        [f"def structure_{cls.__name__}(o, _=None):", *source.lines, f"    return {obj}"]
+    )
+    exec(text, namespace)  # noqa: S102 - our own text, from the fields
     function: Callable[..., Any] = namespace[f"structure_{cls.__name__}"]
-    compiled[cls] = function
     return function
 
 
@@ -157,8 +163,7 @@ def compile_structure(cls: type[Any]) -> Callable[[Any, Any], Any] | None:
 
     It raises (something) whenever the data does not fit; it never returns a partial
     or coerced instance."""
-    compiled: dict[type[Any], Callable[..., Any]] = {}
     try:
-        return _compile(cls, compiled)
+        return _compile(cls)
     except _Unsupported:
         return None

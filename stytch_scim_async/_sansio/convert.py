@@ -18,13 +18,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .compiled import compile_structure, parse_datetime, parse_optional_datetime
-
 if TYPE_CHECKING:
     import cattrs
 
 __all__ = [
     "describe_error",
+    "fast_hook",
     "make_converter",
     "structure",
 ]
@@ -64,6 +63,8 @@ def make_converter(*, detailed: bool = True) -> cattrs.Converter:
     is the fast one: the same hooks, errors without the path to the field."""
     import cattrs
 
+    from .compiled import parse_datetime, parse_optional_datetime
+
     conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     for kind in (str, int, bool, float):
         conv.register_structure_hook(kind, _strict(kind))
@@ -97,6 +98,8 @@ class _Converters:
         return self._detailed
 
     def hook(self, cls: type[Any]) -> Callable[[Any, Any], Any]:
+        from .compiled import compile_structure  # at the first reply, not at import
+
         hook = compile_structure(cls)
         if hook is None:  # a shape the compiled path does not fill
             if self._fast is None:
@@ -107,6 +110,12 @@ class _Converters:
 
 
 _CONVERTERS = _Converters()
+
+
+def fast_hook(cls: type[T]) -> Callable[[Any, type[T]], T]:
+    """`cls`'s fast structuring function: it raises on anything that does not fit,
+    without naming it (`structure` then asks the detailed converter)."""
+    return _CONVERTERS.hooks.get(cls) or _CONVERTERS.hook(cls)
 
 
 def structure(data: Any, cls: type[T]) -> T:

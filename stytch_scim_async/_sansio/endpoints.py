@@ -8,11 +8,13 @@ covers every endpoint of the reference, so there is no per-endpoint code.
 from __future__ import annotations
 
 import enum
-from typing import Any, Generic, TypeVar
+import threading
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from .. import models
+if TYPE_CHECKING:
+    from .. import models
 
 __all__ = [
     "CREATE",
@@ -87,91 +89,117 @@ class Endpoint(Generic[R]):
 _P = "/v1/b2b/scim/{organization_id}/connection"
 _M = "/sdk/v1/b2b/scim"
 
-CREATE: Endpoint[models.CreateConnectionResponse] = Endpoint(
-    "create",
-    Route("POST", _P),
-    Route("POST", _M),
-    models.CreateConnectionResponse,
-    RetryKind.CREATE,
-)
+# The table is built at its first use (PEP 562 `__getattr__`), not with the module:
+# its envelopes are the models, which constructing a client does not need.
+if TYPE_CHECKING:
+    CREATE: Endpoint[models.CreateConnectionResponse]
+    GET: Endpoint[models.GetConnectionResponse]
+    UPDATE: Endpoint[models.UpdateConnectionResponse]
+    DELETE: Endpoint[models.DeleteConnectionResponse]
+    GET_GROUPS: Endpoint[models.GetGroupsResponse]
+    ROTATE_START: Endpoint[models.RotateStartResponse]
+    ROTATE_COMPLETE: Endpoint[models.RotateCompleteResponse]
+    ROTATE_CANCEL: Endpoint[models.RotateCancelResponse]
+    SEARCH_ORGANIZATIONS: Endpoint[models.OrganizationSearchResponse]
+    ENDPOINTS: dict[str, Endpoint[Any]]
+    """Every endpoint by its operation name (the emulator and the tests look them up)."""
 
-GET: Endpoint[models.GetConnectionResponse] = Endpoint(
-    "get",
-    Route("GET", _P),
-    Route("GET", _M),
-    models.GetConnectionResponse,
-    RetryKind.SAFE,
+_TABLE = frozenset(
+    {
+        "CREATE",
+        "GET",
+        "UPDATE",
+        "DELETE",
+        "GET_GROUPS",
+        "ROTATE_START",
+        "ROTATE_COMPLETE",
+        "ROTATE_CANCEL",
+        "SEARCH_ORGANIZATIONS",
+        "ENDPOINTS",
+    }
 )
+_BUILDING = threading.Lock()
 
-UPDATE: Endpoint[models.UpdateConnectionResponse] = Endpoint(
-    "update",
-    Route("PUT", _P + "/{connection_id}"),
-    Route("PUT", _M + "/{connection_id}"),
-    models.UpdateConnectionResponse,
-    RetryKind.SAFE,
-)
 
-DELETE: Endpoint[models.DeleteConnectionResponse] = Endpoint(
-    "delete",
-    Route("DELETE", _P + "/{connection_id}"),
-    Route("DELETE", _M + "/{connection_id}"),
-    models.DeleteConnectionResponse,
-    RetryKind.SAFE,
-)
+def _table() -> dict[str, Endpoint[Any]]:
+    from .. import models
 
-GET_GROUPS: Endpoint[models.GetGroupsResponse] = Endpoint(
-    "get_groups",
-    Route("GET", _P + "/{connection_id}"),
-    Route("POST", _M + "/groups"),
-    models.GetGroupsResponse,
-    RetryKind.SAFE,
-)
+    return {
+        "CREATE": Endpoint(
+            "create",
+            Route("POST", _P),
+            Route("POST", _M),
+            models.CreateConnectionResponse,
+            RetryKind.CREATE,
+        ),
+        "GET": Endpoint(
+            "get",
+            Route("GET", _P),
+            Route("GET", _M),
+            models.GetConnectionResponse,
+            RetryKind.SAFE,
+        ),
+        "UPDATE": Endpoint(
+            "update",
+            Route("PUT", _P + "/{connection_id}"),
+            Route("PUT", _M + "/{connection_id}"),
+            models.UpdateConnectionResponse,
+            RetryKind.SAFE,
+        ),
+        "DELETE": Endpoint(
+            "delete",
+            Route("DELETE", _P + "/{connection_id}"),
+            Route("DELETE", _M + "/{connection_id}"),
+            models.DeleteConnectionResponse,
+            RetryKind.SAFE,
+        ),
+        "GET_GROUPS": Endpoint(
+            "get_groups",
+            Route("GET", _P + "/{connection_id}"),
+            Route("POST", _M + "/groups"),
+            models.GetGroupsResponse,
+            RetryKind.SAFE,
+        ),
+        "ROTATE_START": Endpoint(
+            "rotate_start",
+            Route("POST", _P + "/{connection_id}/rotate/start"),
+            Route("POST", _M + "/rotate/start"),
+            models.RotateStartResponse,
+            RetryKind.ROTATE,
+        ),
+        "ROTATE_COMPLETE": Endpoint(
+            "rotate_complete",
+            Route("POST", _P + "/{connection_id}/rotate/complete"),
+            Route("POST", _M + "/rotate/complete"),
+            models.RotateCompleteResponse,
+            RetryKind.ROTATE,
+        ),
+        "ROTATE_CANCEL": Endpoint(
+            "rotate_cancel",
+            Route("POST", _P + "/{connection_id}/rotate/cancel"),
+            Route("POST", _M + "/rotate/cancel"),
+            models.RotateCancelResponse,
+            RetryKind.ROTATE,
+        ),
+        # Backend only (the batch's proof of absence); read-only, so safe to repeat.
+        "SEARCH_ORGANIZATIONS": Endpoint(
+            "search_organizations",
+            Route("POST", "/v1/b2b/organizations/search"),
+            Route("POST", "/v1/b2b/organizations/search"),
+            models.OrganizationSearchResponse,
+            RetryKind.SAFE,
+        ),
+    }
 
-ROTATE_START: Endpoint[models.RotateStartResponse] = Endpoint(
-    "rotate_start",
-    Route("POST", _P + "/{connection_id}/rotate/start"),
-    Route("POST", _M + "/rotate/start"),
-    models.RotateStartResponse,
-    RetryKind.ROTATE,
-)
 
-ROTATE_COMPLETE: Endpoint[models.RotateCompleteResponse] = Endpoint(
-    "rotate_complete",
-    Route("POST", _P + "/{connection_id}/rotate/complete"),
-    Route("POST", _M + "/rotate/complete"),
-    models.RotateCompleteResponse,
-    RetryKind.ROTATE,
-)
-
-ROTATE_CANCEL: Endpoint[models.RotateCancelResponse] = Endpoint(
-    "rotate_cancel",
-    Route("POST", _P + "/{connection_id}/rotate/cancel"),
-    Route("POST", _M + "/rotate/cancel"),
-    models.RotateCancelResponse,
-    RetryKind.ROTATE,
-)
-
-# Backend only (the batch's proof of absence); read-only, so safe to repeat.
-SEARCH_ORGANIZATIONS: Endpoint[models.OrganizationSearchResponse] = Endpoint(
-    "search_organizations",
-    Route("POST", "/v1/b2b/organizations/search"),
-    Route("POST", "/v1/b2b/organizations/search"),
-    models.OrganizationSearchResponse,
-    RetryKind.SAFE,
-)
-
-ENDPOINTS: dict[str, Endpoint[Any]] = {
-    e.name: e
-    for e in (
-        CREATE,
-        GET,
-        UPDATE,
-        DELETE,
-        GET_GROUPS,
-        ROTATE_START,
-        ROTATE_COMPLETE,
-        ROTATE_CANCEL,
-        SEARCH_ORGANIZATIONS,
-    )
-}
-"""Every endpoint by its operation name (the emulator and the tests look them up)."""
+def __getattr__(name: str) -> Any:
+    """The table's names, built once, at the first that is read (under a lock: every
+    thread sees the same `Endpoint` objects)."""
+    if name not in _TABLE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _BUILDING:
+        if "ENDPOINTS" not in globals():
+            table = _table()
+            globals().update(table)
+            globals()["ENDPOINTS"] = {endpoint.name: endpoint for endpoint in table.values()}
+    return globals()[name]

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import InvalidRequestError
-from ..models import RoleAssignment
 
 __all__ = [
     "PLAIN_ID",
@@ -118,6 +117,8 @@ def check_role_assignments(value: Any) -> list[dict[str, str]] | None:
     """Role assignments for an update: RoleAssignment items, None to leave them as they are."""
     if value is None:
         return None
+    from ..models import RoleAssignment  # the models load with the first call, not the client
+
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise InvalidRequestError(
             "role_assignments", f"must be a list of RoleAssignment, got {_describe(value)}"

@@ -8,10 +8,6 @@ converter returns, field types included.
 
 from __future__ import annotations
 
-import copy
-import typing
-from datetime import datetime
-from types import NoneType, UnionType
 from typing import Any
 
 import attrs
@@ -23,86 +19,12 @@ from stytch_scim_async._sansio import convert
 from stytch_scim_async._sansio.compiled import compile_structure
 from stytch_scim_async._sansio.endpoints import ENDPOINTS
 
+from ..support import replies
+
 RESPONSES = sorted(
     {endpoint.response for endpoint in ENDPOINTS.values()}, key=lambda cls: cls.__name__
 )
 DETAILED = convert.make_converter()
-
-JSON_LEAF = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**40), 2**40),
-    st.floats(allow_nan=False),
-    st.text(max_size=8),
-    st.sampled_from(["", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00", "not a date"]),
-)
-JSON = st.recursive(
-    JSON_LEAF,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
-    max_leaves=6,
-)
-
-
-def _valid(kind: Any) -> st.SearchStrategy[Any]:
-    """JSON that the type accepts, as Stytch would send it."""
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if kind is str:
-        return st.text(max_size=12)
-    if kind is bool:
-        return st.booleans()
-    if kind is int:
-        return st.integers(0, 600)
-    if kind is datetime:
-        return st.sampled_from(["2026-01-01T00:00:00Z", "2027-06-30T12:34:56+02:00"])
-    if origin is UnionType or origin is typing.Union:
-        (inner,) = (arg for arg in args if arg is not NoneType)
-        extra = st.just("") if inner is datetime else st.nothing()
-        return st.none() | extra | _valid(inner)
-    if origin is tuple:
-        return st.none() | st.lists(_valid(args[0]), max_size=3)
-    if attrs.has(kind):
-        hints = typing.get_type_hints(kind)
-        required = {f.name: _valid(hints[f.name]) for f in attrs.fields(kind) if not _optional(f)}
-        optional = {f.name: _valid(hints[f.name]) for f in attrs.fields(kind) if _optional(f)}
-        return st.fixed_dictionaries(required, optional=optional)
-    raise AssertionError(f"no strategy for {kind!r}")
-
-
-def _optional(field: attrs.Attribute[Any]) -> bool:
-    return field.default is not attrs.NOTHING
-
-
-def _places(node: Any, into: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """Every (container, key) inside `node`; (dict, None) stands for a new key."""
-    if isinstance(node, dict):
-        into.extend((node, key) for key in node)
-        into.append((node, None))
-        for child in node.values():
-            _places(child, into)
-    elif isinstance(node, list):
-        into.extend((node, index) for index in range(len(node)))
-        for child in node:
-            _places(child, into)
-    return into
-
-
-@st.composite
-def _mutated(draw: st.DrawFn, value: Any) -> Any:
-    """`value` with one place inside it dropped, replaced by any JSON, or given a key."""
-    copied = copy.deepcopy(value)
-    places = _places(copied, [])
-    if not places:
-        return draw(JSON)
-    node, key = draw(st.sampled_from(places))
-    action = draw(st.sampled_from(["drop", "replace", "add"]))
-    if key is None or action == "add":
-        if isinstance(node, dict):
-            node[draw(st.text(max_size=6))] = draw(JSON)
-    elif action == "drop":
-        del node[key]
-    else:
-        node[key] = draw(JSON)
-    return copied
 
 
 def _outcome(structure: Any, data: Any, cls: type[Any]) -> tuple[str, Any]:
@@ -134,22 +56,22 @@ def test_every_response_type_has_a_compiled_function(cls: type[Any]) -> None:
 def test_the_compiled_path_agrees_with_the_detailed_converter(
     cls: type[Any], data: st.DataObject
 ) -> None:
-    valid = data.draw(_valid(cls))
+    good = data.draw(replies.valid(cls))
     compiled = compile_structure(cls)
     assert compiled is not None
-    expected = _outcome(DETAILED.structure, valid, cls)
+    expected = _outcome(DETAILED.structure, good, cls)
     assert expected[0] == "ok", "the strategy drew data the detailed converter refuses"
-    got = _outcome(compiled, valid, cls)
+    got = _outcome(compiled, good, cls)
     assert got[0] == "ok", "well-formed data must take the fast path"
     assert _field_types(got[1]) == _field_types(expected[1])
 
-    mutated = data.draw(_mutated(valid))
-    expected = _outcome(DETAILED.structure, mutated, cls)
-    got = _outcome(compiled, mutated, cls)
+    bad = data.draw(replies.mutated(good))
+    expected = _outcome(DETAILED.structure, bad, cls)
+    got = _outcome(compiled, bad, cls)
     if got[0] == "ok":
-        assert expected[0] == "ok", f"the fast path accepted what cattrs refuses: {mutated!r}"
+        assert expected[0] == "ok", f"the fast path accepted what cattrs refuses: {bad!r}"
         assert _field_types(got[1]) == _field_types(expected[1])
-    through = _outcome(convert.structure, mutated, cls)
+    through = _outcome(convert.structure, bad, cls)
     assert through[0] == expected[0]
     if through[0] == "ok":
         assert _field_types(through[1]) == _field_types(expected[1])
