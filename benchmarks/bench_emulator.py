@@ -1,7 +1,8 @@
 """Throughput of the Stytch emulator: creates/second on loopback, no faults.
 
 The emulator runs in a subprocess (``python -m stytch_scim_async.testing --port 0``)
-so that the load generator does not share its event loop; this script drives N
+so that the load generator does not share its event loop (``--server aiohttp``
+serves it with aiohttp's server instead of the emulator's own); this script drives N
 creates for distinct organizations at a fixed concurrency (one keep-alive
 connection per concurrent request, one request in flight on each) and prints the
 rate, and how busy each side's CPU was meanwhile. The default load generator is a
@@ -35,13 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import cpu_seconds
 
 
-async def _start_emulator() -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+async def _start_emulator(server: str) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    flags = [] if server == "lean" else ["--server", server]  # older trees lack the flag
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "stytch_scim_async.testing",
         "--port",
         "0",
+        *flags,
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
@@ -194,8 +197,11 @@ async def main() -> None:
     parser.add_argument("--creates", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--driver", choices=sorted(DRIVERS), default="lean")
+    parser.add_argument(
+        "--server", choices=("lean", "aiohttp"), default="lean", help="the emulator's HTTP server"
+    )
     args = parser.parse_args()
-    process, settings = await _start_emulator()
+    process, settings = await _start_emulator(args.server)
     try:
         rate, busy, server_per_create, failures = await DRIVERS[args.driver](
             settings, args.creates, args.concurrency, process.pid
@@ -208,6 +214,7 @@ async def main() -> None:
         raise RuntimeError(f"{failures} creates failed; stats: {stats}")
     print(
         f"creates={args.creates} concurrency={args.concurrency} driver={args.driver} "
+        f"server={args.server} "
         f"creates_per_second={rate:.0f} "
         f"load_generator_cpu={busy:.0%} emulator_cpu={rate * server_per_create:.0%} "
         f"emulator_cpu_per_create={server_per_create * 1e6:.0f}us "

@@ -1,6 +1,6 @@
 """A Stytch B2B SCIM emulator for tests, demos and benchmarks.
 
-`StytchEmulator` serves a fake Stytch on ``127.0.0.1`` with aiohttp; it
+`StytchEmulator` serves a fake Stytch over HTTP on ``127.0.0.1``; it
 answers every backend (``/v1/b2b/scim/{organization_id}/connection...``) and
 frontend-SDK (``/sdk/v1/b2b/scim...``) SCIM connection endpoint, and the
 organizations search (``POST /v1/b2b/organizations/search``), with the same JSON

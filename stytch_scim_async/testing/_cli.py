@@ -45,6 +45,12 @@ def build_parser(prog: str = "python -m stytch_scim_async.testing") -> argparse.
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids, tokens and faults")
     parser.add_argument(
+        "--server",
+        choices=("lean", "aiohttp"),
+        default="lean",
+        help="HTTP server: the emulator's own (lean, default) or aiohttp's",
+    )
+    parser.add_argument(
         "--strict-organizations",
         action="store_true",
         help="answer organization_not_found for organizations never added",
@@ -201,6 +207,7 @@ async def _run(args: argparse.Namespace, faults: Faults, settings: Settings, out
             host=args.host,
             port=args.port,
             strict_organizations=args.strict_organizations,
+            server=args.server,
         )
         await serve(emulator, stop, out)
     finally:

@@ -1,9 +1,10 @@
-"""Serve `FakeStytch` over real HTTP with aiohttp, on 127.0.0.1.
+"""Serve `FakeStytch` over real HTTP on 127.0.0.1.
 
-The adapter reads a request, asks the fake, waits the decided latency and carries
+The server reads a request, asks the fake, waits the decided latency and carries
 out the response's action: write it, close the connection without an answer
 (``drop``), or wait before writing (``stall``). Waits end early when the emulator
-closes, and the handler is cancelled when the client goes away.
+closes, and the wait is cancelled when the client goes away. The emulator's own
+server (`_http`) does it by default; aiohttp's (``server="aiohttp"``) on request.
 """
 
 from __future__ import annotations
@@ -14,19 +15,30 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
-
-from aiohttp import web
+from typing import Literal, Protocol
 
 from ._fake import FakeStytch
 from ._faults import Faults
 from ._helpers import EmulatorHelpers
+from ._http import HttpServer
+from ._http_parse import Request, query_of
 from ._settings import Settings
 from ._state import EmulatorState
 from ._stats import RequestLogEntry, Stats
+from ._wire import FakeResponse
 
-__all__ = ["StytchEmulator"]
+__all__ = ["ServerKind", "StytchEmulator"]
 
 _NO_QUERY: Mapping[str, str] = MappingProxyType({})
+
+ServerKind = Literal["lean", "aiohttp"]
+"""Which HTTP server serves the fake: the emulator's own (``lean``) or aiohttp's."""
+
+
+class _Server(Protocol):
+    async def start(self, host: str, port: int) -> int: ...
+
+    async def close(self) -> None: ...
 
 
 def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
@@ -50,6 +62,8 @@ class StytchEmulator(EmulatorHelpers):
     point a client at `base_url` with `project_id`/`secret`
     (backend routes) or `public_token` and `member_session` (frontend-SDK
     routes). Everything is deterministic from ``seed``; faults follow ``faults``.
+    ``server`` picks the HTTP server (the emulator's own by default; ``"aiohttp"``
+    answers the same, at several times the CPU per request).
     """
 
     def __init__(
@@ -64,6 +78,7 @@ class StytchEmulator(EmulatorHelpers):
         clock: Callable[[], float] = time.time,
         last_page_cursor: str | None = None,
         shutdown_timeout: float = 1.0,
+        server: ServerKind = "lean",
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(
@@ -83,8 +98,11 @@ class StytchEmulator(EmulatorHelpers):
         """The in-memory Stytch this server serves (`FakeStytch`), its state the emulator's."""
         self._host = host
         self._port = port
+        if server not in ("lean", "aiohttp"):
+            raise ValueError(f"server must be 'lean' or 'aiohttp', not {server!r}")
+        self._server_kind: ServerKind = server
         self._shutdown_timeout = shutdown_timeout
-        self._runner: web.ServerRunner | None = None
+        self._runner: _Server | None = None
         self._closing = False
         self._waiters: set[asyncio.Future[bool]] = set()
         self._base_url: str | None = None
@@ -96,17 +114,15 @@ class StytchEmulator(EmulatorHelpers):
         if self._runner is not None:
             raise RuntimeError("the emulator is already running")
         self._closing = False
-        server = web.Server(self._handle, handler_cancellation=True, access_log=None)
-        runner = web.ServerRunner(server, shutdown_timeout=self._shutdown_timeout)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self._host, self._port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        runner: _Server
+        if self._server_kind == "aiohttp":
+            from ._aiohttp_server import AiohttpServer
+
+            runner = AiohttpServer(self.fake.handle, self._pause, self._shutdown_timeout)
+        else:
+            runner = HttpServer(self._answer, self._pause, self._shutdown_timeout)
+        port = await runner.start(self._host, self._port)
         self._runner = runner
-        port = runner.addresses[0][1]
         self._base_url = f"http://{self._host}:{port}"
         self.fake.base_url = self._base_url
         return self
@@ -119,7 +135,7 @@ class StytchEmulator(EmulatorHelpers):
         self._closing = True
         for waiter in list(self._waiters):
             _wake(waiter, False)
-        await runner.cleanup()
+        await runner.close()
 
     async def __aenter__(self) -> StytchEmulator:
         return await self.start()
@@ -196,25 +212,7 @@ class StytchEmulator(EmulatorHelpers):
             timer.cancel()
             self._waiters.discard(waiter)
 
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        body = await request.read()
-        url = request.rel_url
+    def _answer(self, request: Request) -> FakeResponse:
         # Most requests carry no query string: they skip building its multidict.
-        query = request.query if url.raw_query_string else _NO_QUERY
-        answer = self.fake.handle(request.method, url.raw_path, query, request.headers, body)
-        proceed = True
-        if answer.delay > 0.0:
-            proceed = await self._pause(answer.delay)
-        if proceed and answer.action == "stall":
-            proceed = await self._pause(answer.stall_seconds)
-        if not proceed or answer.action == "drop":
-            # Close the connection without a byte of response: the client sees the
-            # server disconnect. aiohttp then fails to write the placeholder below
-            # and quietly forgets it.
-            request.protocol.force_close()
-            return web.Response()
-        # The content type as a header: aiohttp's content_type= path parses it again.
-        headers = {"Content-Type": answer.content_type}
-        if answer.headers:
-            headers.update(answer.headers)
-        return web.Response(status=answer.status, body=answer.body, headers=headers)
+        query = query_of(request.query_string) if request.query_string else _NO_QUERY
+        return self.fake.handle(request.method, request.path, query, request.headers, request.body)

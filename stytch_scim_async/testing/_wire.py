@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import email.utils
 import json
+import json.encoder
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -134,11 +135,33 @@ HTML_502: Final[bytes] = (
 
 #: One encoder for every body: `json.dumps` with any option builds a new one per call.
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
+# And `JSONEncoder.encode` builds a new C encoder per call: this one is built once,
+# with the same options but no check for cycles (the fake's bodies have none).
+_make_c_encoder: Callable[..., Callable[[object, int], Iterable[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+_C_ENCODER: Final = (
+    None
+    if _make_c_encoder is None
+    else _make_c_encoder(
+        None,
+        _ENCODER.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
+    )
+)
 
 
 def json_bytes(value: object) -> bytes:
     """Compact JSON, as an API server writes it."""
-    return _ENCODER.encode(value).encode()
+    if _C_ENCODER is None:  # pragma: no cover - CPython has the C encoder
+        return _ENCODER.encode(value).encode()
+    return "".join(_C_ENCODER(value, 0)).encode()
 
 
 def json_object(body: bytes) -> dict[str, Any]:

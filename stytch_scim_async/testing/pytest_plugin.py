@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from stytch_scim_async.testing import Faults, Settings, StytchEmulator
+    from stytch_scim_async.testing._server import ServerKind
 
 __all__ = ["EmulatorFactory"]
 
@@ -43,6 +44,7 @@ class EmulatorFactory(Protocol):
         strict_organizations: bool = False,
         clock: Callable[[], float] | None = None,
         last_page_cursor: str | None = None,
+        server: ServerKind = "lean",
     ) -> StytchEmulator: ...
 
 
@@ -74,6 +76,7 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
             strict_organizations: bool = False,
             clock: Callable[[], float] | None = None,
             last_page_cursor: str | None = None,
+            server: ServerKind = "lean",
         ) -> StytchEmulator:
             emulator = StytchEmulator(
                 faults=faults,
@@ -82,6 +85,7 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
                 strict_organizations=strict_organizations,
                 clock=clock if clock is not None else time.time,
                 last_page_cursor=last_page_cursor,
+                server=server,
             )
             await emulator.start()
             started.append(emulator)

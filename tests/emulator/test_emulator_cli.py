@@ -70,6 +70,13 @@ def test_flags_build_faults() -> None:
     assert faults_from_args(build_parser().parse_args([])) == Faults()
 
 
+def test_the_server_flag() -> None:
+    assert build_parser().parse_args([]).server == "lean"
+    assert build_parser().parse_args(["--server", "aiohttp"]).server == "aiohttp"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--server", "twisted"])
+
+
 def test_invalid_faults_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--p-500-before-commit", "0.7", "--p-html-502", "0.7"])
@@ -77,10 +84,12 @@ def test_invalid_faults_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> 
     assert "add up to more than 1" in capsys.readouterr().err
 
 
-def test_main_serves_until_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("server", [[], ["--server", "aiohttp"]])
+def test_main_serves_until_interrupted(monkeypatch: pytest.MonkeyPatch, server: list[str]) -> None:
     out = InterruptingStdout()
     monkeypatch.setattr(sys, "stdout", out)
-    monkeypatch.setattr(sys, "argv", ["stytch_scim_async.testing", "--seed", "4", "--port", "0"])
+    argv = ["stytch_scim_async.testing", "--seed", "4", "--port", "0", *server]
+    monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as exited:
         # Importing __main__ runs it, as ``python -m`` does.
         importlib.import_module("stytch_scim_async.testing.__main__")

@@ -449,3 +449,21 @@ def test_request_log_is_bounded() -> None:
     for n in range(5):
         api.create(f"org-{n}")
     assert [entry.organization_id for entry in api.fake.request_log] == ["org-3", "org-4"]
+
+
+def test_json_bytes_writes_what_json_dumps_writes() -> None:
+    import json
+
+    from stytch_scim_async.testing._wire import json_bytes
+
+    values: list[object] = [
+        {"request_id": "r", "status_code": 200, "connection": {"display_name": 'Ünïcode ☃ "q"'}},
+        [1, 2.5, None, True, False, float("nan"), float("inf"), -0.0, 10**30],
+        "a string",
+        {"nested": [{"a": []}, {}], "": "empty key"},
+    ]
+    for value in values:
+        assert json_bytes(value) == json.dumps(value, separators=(",", ":")).encode()
+    with pytest.raises(TypeError):
+        json_bytes({"not json": object()})
+    assert json_bytes({"after": "a failure"}) == b'{"after":"a failure"}'

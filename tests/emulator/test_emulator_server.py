@@ -1,4 +1,7 @@
-"""The served emulator: real HTTP, I/O faults, lifecycle and the pytest fixtures."""
+"""The served emulator: real HTTP, I/O faults, lifecycle and the pytest fixtures.
+
+Every test of HTTP behaviour runs over both servers (`server`): the emulator's own
+and aiohttp's."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import aiohttp
 import pytest
 
 from stytch_scim_async.testing import Faults, StytchEmulator
+from stytch_scim_async.testing._server import ServerKind
 from stytch_scim_async.testing.pytest_plugin import EmulatorFactory
 from tests.support.emulator_api import ORG, OTHER_ORG
 
@@ -20,6 +24,27 @@ from tests.support.emulator_api import ORG, OTHER_ORG
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture(params=["lean", "aiohttp"])
+def server(request: pytest.FixtureRequest) -> ServerKind:
+    kind: ServerKind = request.param
+    return kind
+
+
+@pytest.fixture
+def factory(stytch_emulator_factory: EmulatorFactory, server: ServerKind) -> EmulatorFactory:
+    """The plugin's factory, serving with `server`."""
+
+    async def build(faults: Faults | None = None, **options: Any) -> StytchEmulator:
+        return await stytch_emulator_factory(faults, server=server, **options)
+
+    return build
+
+
+@pytest.fixture
+async def emu(factory: EmulatorFactory) -> StytchEmulator:
+    return await factory()
 
 
 def project_headers(emu: StytchEmulator) -> dict[str, str]:
@@ -66,8 +91,10 @@ async def test_fixture_serves_a_working_emulator(
     assert ORG in emu.state.organizations
 
 
-async def test_start_and_close_without_context_manager(http: aiohttp.ClientSession) -> None:
-    emu = StytchEmulator(seed=1)
+async def test_start_and_close_without_context_manager(
+    http: aiohttp.ClientSession, server: ServerKind
+) -> None:
+    emu = StytchEmulator(seed=1, server=server)
     with pytest.raises(RuntimeError, match="not running"):
         _ = emu.base_url
     assert await emu.start() is emu
@@ -79,19 +106,16 @@ async def test_start_and_close_without_context_manager(http: aiohttp.ClientSessi
     assert not emu.running
 
 
-async def test_start_failure_cleans_up() -> None:
-    async with StytchEmulator() as first:
+async def test_start_failure_cleans_up(server: ServerKind) -> None:
+    async with StytchEmulator(server=server) as first:
         port = int(first.base_url.rsplit(":", 1)[1])
-        second = StytchEmulator(port=port)
+        second = StytchEmulator(port=port, server=server)
         with pytest.raises(OSError, match="address already in use"):
             await second.start()
         assert not second.running
 
 
-async def test_helpers_pass_through(
-    stytch_emulator: StytchEmulator, http: aiohttp.ClientSession
-) -> None:
-    emu = stytch_emulator
+async def test_helpers_pass_through(emu: StytchEmulator, http: aiohttp.ClientSession) -> None:
     seeded = emu.add_connection(ORG, display_name="seeded", identity_provider="okta")
     group = emu.add_group(ORG, seeded["connection_id"], "Engineering")
     assert group["group_name"] == "Engineering"
@@ -112,10 +136,7 @@ async def test_helpers_pass_through(
     assert emu.active_token(ORG) is None and emu.stats.total_requests == 0
 
 
-async def test_sdk_route_over_http(
-    stytch_emulator: StytchEmulator, http: aiohttp.ClientSession
-) -> None:
-    emu = stytch_emulator
+async def test_sdk_route_over_http(emu: StytchEmulator, http: aiohttp.ClientSession) -> None:
     session = emu.member_session(ORG)
     headers = {"Authorization": aiohttp.encode_basic_auth(emu.public_token, session)}
     async with http.post(f"{emu.base_url}/sdk/v1/b2b/scim", json={}, headers=headers) as response:
@@ -124,17 +145,14 @@ async def test_sdk_route_over_http(
 
 
 async def test_percent_encoded_org_over_http(
-    stytch_emulator: StytchEmulator, http: aiohttp.ClientSession
+    emu: StytchEmulator, http: aiohttp.ClientSession
 ) -> None:
-    status, body, _ = await create(http, stytch_emulator, "org%2Fwith%20slash")
+    status, body, _ = await create(http, emu, "org%2Fwith%20slash")
     assert status == 200
     assert body["connection"]["organization_id"] == "org/with slash"
 
 
-async def test_control_routes_over_http(
-    stytch_emulator: StytchEmulator, http: aiohttp.ClientSession
-) -> None:
-    emu = stytch_emulator
+async def test_control_routes_over_http(emu: StytchEmulator, http: aiohttp.ClientSession) -> None:
     _, created, _ = await create(http, emu)
     async with http.get(f"{emu.base_url}/_tokens") as response:
         assert await response.json() == {ORG: created["connection"]["bearer_token"]}
@@ -146,9 +164,9 @@ async def test_control_routes_over_http(
 
 
 async def test_drop_before_commit_disconnects(
-    stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+    factory: EmulatorFactory, http: aiohttp.ClientSession
 ) -> None:
-    emu = await stytch_emulator_factory(Faults(p_drop_before_commit=1.0))
+    emu = await factory(Faults(p_drop_before_commit=1.0))
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await create(http, emu)
     assert emu.active_token(ORG) is None
@@ -156,18 +174,18 @@ async def test_drop_before_commit_disconnects(
 
 
 async def test_drop_after_commit_disconnects_after_the_commit(
-    stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+    factory: EmulatorFactory, http: aiohttp.ClientSession
 ) -> None:
-    emu = await stytch_emulator_factory(Faults(p_drop_after_commit=1.0))
+    emu = await factory(Faults(p_drop_after_commit=1.0))
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await create(http, emu)
     assert emu.active_token(ORG) is not None
 
 
 async def test_truncated_json_over_http(
-    stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+    factory: EmulatorFactory, http: aiohttp.ClientSession
 ) -> None:
-    emu = await stytch_emulator_factory(Faults(p_truncated_json=1.0))
+    emu = await factory(Faults(p_truncated_json=1.0))
     status, body, response = await create(http, emu)
     assert status == 200
     assert isinstance(body, bytes) and body.startswith(b'{"request_id":')
@@ -175,10 +193,8 @@ async def test_truncated_json_over_http(
     assert emu.active_token(ORG) is not None
 
 
-async def test_rate_limit_over_http(
-    stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-) -> None:
-    emu = await stytch_emulator_factory(
+async def test_rate_limit_over_http(factory: EmulatorFactory, http: aiohttp.ClientSession) -> None:
+    emu = await factory(
         Faults(rate_limit=0.5, burst=1, retry_after="http-date", rate_limit_mode="token-bucket")
     )
     assert (await create(http, emu, "org-1"))[0] == 200
@@ -187,36 +203,36 @@ async def test_rate_limit_over_http(
     assert response.headers["Retry-After"].endswith(" GMT")
 
 
-async def test_stall_then_answer(
-    stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-) -> None:
-    emu = await stytch_emulator_factory(Faults(p_stall_after_commit=1.0, stall_seconds=0.05))
+async def test_stall_then_answer(factory: EmulatorFactory, http: aiohttp.ClientSession) -> None:
+    emu = await factory(Faults(p_stall_after_commit=1.0, stall_seconds=0.05))
     started = time.monotonic()
     assert (await create(http, emu))[0] == 200
     assert time.monotonic() - started >= 0.05
 
 
 async def test_stall_outlasts_the_client_timeout(
-    stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+    factory: EmulatorFactory, http: aiohttp.ClientSession
 ) -> None:
-    emu = await stytch_emulator_factory(Faults(p_stall_after_commit=1.0, stall_seconds=30))
+    emu = await factory(Faults(p_stall_after_commit=1.0, stall_seconds=30))
     with pytest.raises(TimeoutError):
         await create(http, emu, total_timeout=0.2)
     assert emu.active_token(ORG) is not None
 
 
 async def test_latency_delays_every_answer(
-    stytch_emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+    factory: EmulatorFactory, http: aiohttp.ClientSession
 ) -> None:
-    emu = await stytch_emulator_factory(Faults(latency=0.08), seed=4)
+    emu = await factory(Faults(latency=0.08), seed=4)
     started = time.monotonic()
     assert (await create(http, emu))[0] == 200
     assert time.monotonic() - started >= 0.08
 
 
 @pytest.mark.parametrize("faults", [Faults(latency=30), Faults(p_stall_after_commit=1.0)])
-async def test_close_drops_waiting_requests(faults: Faults, http: aiohttp.ClientSession) -> None:
-    emu = await StytchEmulator(faults=faults).start()
+async def test_close_drops_waiting_requests(
+    faults: Faults, http: aiohttp.ClientSession, server: ServerKind
+) -> None:
+    emu = await StytchEmulator(faults=faults, server=server).start()
     request = asyncio.create_task(create(http, emu))
     while not emu.request_log:
         await asyncio.sleep(0.01)
@@ -231,7 +247,8 @@ async def test_factory_passes_options(stytch_emulator_factory: EmulatorFactory) 
     strict = await stytch_emulator_factory(
         seed=9, strict_organizations=True, clock=lambda: 0.0, last_page_cursor=""
     )
-    default = await stytch_emulator_factory()
+    default = await stytch_emulator_factory(server="aiohttp")
+    assert default.running
     assert strict.fake.strict_organizations and not default.fake.strict_organizations
     assert strict.project_id != default.project_id
     assert strict.add_connection(ORG)["bearer_token_expires_at"] == "1973-12-31T00:00:00Z"
@@ -247,3 +264,8 @@ async def test_pauses_end_at_once_when_closing() -> None:
     _wake(done, True)
     _wake(done, False)
     assert done.result() is True
+
+
+def test_an_unknown_server_is_refused() -> None:
+    with pytest.raises(ValueError, match="server must be"):
+        StytchEmulator(server="twisted")  # type: ignore[arg-type]
