@@ -32,7 +32,6 @@ from .._sansio.validate import (
     check_secret,
 )
 from .._sansio.wire import RequestHeaders, Secret, basic_auth, check_base_url, user_agent
-from .._transports.proxy import resolve_proxy
 from .envlog import log_level_from_env
 from .options import KEEP, Keep, build_hooks
 
@@ -98,16 +97,17 @@ class _BaseClient(Engine):
         #: is unique among every client (one hook, e.g. OpenTelemetryHook, may serve many).
         self._call_ids = _CALL_IDS
         self._hooks = build_hooks(hooks, self._debug, self._call_ids)
-        route = resolve_proxy(self._base_url, proxy, proxy_auth, trust_env)
+        route = None
+        if (
+            proxy is not None
+            or proxy_auth is not None
+            or trust_env is not False
+            or session is not None
+        ):
+            from .._transports.proxy import route_for  # most clients have no proxy
+
+            route = route_for(self._base_url, proxy, proxy_auth, trust_env, session)
         del proxy_auth
-        if session is not None:
-            # A caller's session may route through a proxy of its own (its `proxy=`
-            # default, or the environment's under trust_env): the same rule applies.
-            default = getattr(session, "_default_proxy", None)
-            if default is not None:
-                resolve_proxy(self._base_url, str(default), None, False)
-            if getattr(session, "trust_env", False):
-                resolve_proxy(self._base_url, None, None, True)
         if route is not None and transport is not None:
             raise errors.InvalidRequestError("proxy", "cannot be combined with a transport")
         if retry is not None and not isinstance(retry, RetryPolicy):

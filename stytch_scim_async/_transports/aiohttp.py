@@ -17,7 +17,7 @@ import enum
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from multidict import CIMultiDict
@@ -26,8 +26,10 @@ from .. import errors
 from .._sansio.config import Timeout
 from .._sansio.wire import Request, basic_auth
 from .base import MAX_BODY_BYTES, InFlight, not_sent
-from .proxy import ProxyRoute
 from .slots import Slots
+
+if TYPE_CHECKING:
+    from .proxy import ProxyRoute
 
 __all__ = ["ERRORS", "MAX_BODY_BYTES", "AiohttpTransport", "Failure", "map_error"]
 

@@ -20,7 +20,7 @@ import attrs
 from .. import errors
 from .._sansio.wire import Secret, is_loopback
 
-__all__ = ["ProxyRoute", "resolve_proxy"]
+__all__ = ["ProxyRoute", "resolve_proxy", "route_for"]
 
 
 @attrs.frozen
@@ -95,6 +95,22 @@ def _from_env(base_url: str, environ: Mapping[str, str]) -> str | None:
         if bypass(hostport, {"no": proxies["no"]}):
             return None
     return url
+
+
+def route_for(
+    base_url: str, proxy: object, proxy_auth: object, trust_env: object, session: object
+) -> ProxyRoute | None:
+    """The client's proxy (`resolve_proxy`); a caller's aiohttp `session` may route
+    through a proxy of its own (its `proxy=` default, or the environment's under
+    `trust_env`), and the same rule applies to it."""
+    route = resolve_proxy(base_url, proxy, proxy_auth, trust_env)
+    if session is not None:
+        default = getattr(session, "_default_proxy", None)
+        if default is not None:
+            resolve_proxy(base_url, str(default), None, False)
+        if getattr(session, "trust_env", False):
+            resolve_proxy(base_url, None, None, True)
+    return route
 
 
 def resolve_proxy(

@@ -26,6 +26,7 @@ LAZY = (
     f"{PACKAGE}._clients.member",
     f"{PACKAGE}._provision.batch",
     f"{PACKAGE}._sansio.compiled",
+    f"{PACKAGE}._transports.proxy",
     "cattrs",
     "orjson",
     "tenacity",
