@@ -150,6 +150,7 @@ class _BaseClient(Engine):
                 max_connections=max_connections,
                 ssl_context=ssl_context,
                 proxy=route,
+                base_url=self._base_url,
             )
         self._transport = transport
         #: Only the client built by the constructor owns the pool; its views do not.

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from multidict import CIMultiDict
+from yarl import URL
 
 from .. import errors
 from .._sansio.config import Timeout
@@ -31,7 +32,7 @@ from .slots import Slots
 if TYPE_CHECKING:
     from .proxy import ProxyRoute
 
-__all__ = ["ERRORS", "MAX_BODY_BYTES", "AiohttpTransport", "Failure", "map_error"]
+__all__ = ["ERRORS", "MAX_BODY_BYTES", "AiohttpTransport", "Failure", "Origin", "map_error"]
 
 
 class Failure(enum.Enum):
@@ -143,8 +144,10 @@ class AiohttpTransport(InFlight):
         max_connections: int,
         ssl_context: ssl.SSLContext | None,
         proxy: ProxyRoute | None = None,
+        base_url: str | None = None,
     ) -> None:
         super().__init__()
+        self._origin = None if base_url is None else Origin(base_url)
         self._session = session
         self._owns_session = session is None
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
@@ -228,9 +231,10 @@ class AiohttpTransport(InFlight):
             try:
                 # Awaited, not entered: the body is read here and the response released
                 # in `finally`, one context-manager frame fewer on every wake-up.
+                origin = self._origin
                 response = await session.request(
                     request.method,
-                    request.url,
+                    request.url if origin is None else origin.url(request.url),
                     headers=prepared.wire,
                     data=request.body,
                     **options,
@@ -263,6 +267,32 @@ class AiohttpTransport(InFlight):
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+class Origin:
+    """The client's base URL parsed once, and each request's URL built on it.
+
+    aiohttp parses a string URL on every request (yarl caches the parse of a URL it
+    has seen, but every create names another organization): built from the parsed
+    base with the path already encoded (`build_request` quotes every id), a URL costs
+    a quarter of that. Any other URL is handed over as the string it is."""
+
+    __slots__ = ("_base", "_length", "_parsed", "_prefix")
+
+    def __init__(self, base_url: str) -> None:
+        self._base = base_url
+        self._length = len(base_url)
+        self._parsed = URL(base_url)
+        self._prefix = self._parsed.raw_path.rstrip("/")
+
+    def url(self, url: str) -> URL | str:
+        """`url` as aiohttp will send it."""
+        if not url.startswith(self._base) or "?" in url or "#" in url:
+            return url
+        path = self._prefix + url[self._length :]
+        if not path.startswith("/"):
+            return url
+        return self._parsed.with_path(path, encoded=True)
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
