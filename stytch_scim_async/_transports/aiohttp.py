@@ -275,24 +275,35 @@ class Origin:
     aiohttp parses a string URL on every request (yarl caches the parse of a URL it
     has seen, but every create names another organization): built from the parsed
     base with the path already encoded (`build_request` quotes every id), a URL costs
-    a quarter of that. Any other URL is handed over as the string it is."""
+    a quarter of that, and one asked for again (a poll of one organization) is kept.
+    Any other URL is handed over as the string it is."""
 
-    __slots__ = ("_base", "_length", "_parsed", "_prefix")
+    __slots__ = ("_base", "_kept", "_length", "_parsed", "_prefix")
+
+    #: URLs kept for their next request; once full, the others are built each time.
+    KEPT = 256
 
     def __init__(self, base_url: str) -> None:
         self._base = base_url
         self._length = len(base_url)
         self._parsed = URL(base_url)
         self._prefix = self._parsed.raw_path.rstrip("/")
+        self._kept: dict[str, URL] = {}
 
     def url(self, url: str) -> URL | str:
         """`url` as aiohttp will send it."""
+        kept = self._kept.get(url)
+        if kept is not None:
+            return kept
         if not url.startswith(self._base) or "?" in url or "#" in url:
             return url
         path = self._prefix + url[self._length :]
         if not path.startswith("/"):
             return url
-        return self._parsed.with_path(path, encoded=True)
+        built = self._parsed.with_path(path, encoded=True)
+        if len(self._kept) < self.KEPT:
+            self._kept[url] = built
+        return built
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:

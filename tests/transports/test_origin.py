@@ -69,3 +69,14 @@ def test_a_url_on_another_base_is_left_as_the_string_it_is() -> None:
     origin = Origin("https://test.stytch.com")
     assert origin.url("https://other.example.com/v1/x") == "https://other.example.com/v1/x"
     assert isinstance(origin.url("https://test.stytch.com/v1/b2b/scim/o/connection"), URL)
+
+
+def test_a_url_asked_for_again_is_kept_up_to_a_bound() -> None:
+    origin = Origin("https://test.stytch.com")
+    first = origin.url("https://test.stytch.com/v1/b2b/scim/o/connection")
+    assert origin.url("https://test.stytch.com/v1/b2b/scim/o/connection") is first
+    for i in range(Origin.KEPT + 10):
+        origin.url(f"https://test.stytch.com/v1/b2b/scim/o-{i}/connection")
+    late = "https://test.stytch.com/v1/b2b/scim/late/connection"
+    assert origin.url(late) is not origin.url(late)  # built each time once full
+    assert origin.url(late) == URL(late)
