@@ -63,7 +63,9 @@ def layer(filename: str, function: str) -> str | None:
             if function.startswith(_BUILD):
                 return "request build"
             return "structuring" if function.startswith(_PARSE) else "request build"
-        if part.startswith(("_sansio/convert.py", "models.py")):
+        if part.startswith(
+            ("_sansio/convert.py", "_sansio/compiled.py", "_sansio/replies.py", "models.py")
+        ):
             return "structuring"
         if part.startswith(("_clients/", "_sansio/")):
             return "request build"
@@ -87,6 +89,8 @@ def layer(filename: str, function: str) -> str | None:
     if "/cattrs/" in path or "/attr/" in path or "/attrs/" in path or "/json/" in path:
         return "structuring"
     if path.startswith(("<attrs generated", "<cattrs generated")):
+        return "structuring"
+    if path == "<string>" and function.startswith("structure_"):  # `_sansio/compiled`
         return "structuring"
     if any(name in path for name in ("/aiohttp/", "/multidict/", "/yarl/", "/propcache/")):
         return "transport (aiohttp)"

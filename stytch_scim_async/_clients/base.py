@@ -315,13 +315,14 @@ class _BaseClient(Engine):
             display_name=check_optional_text("display_name", display_name),
             identity_provider=check_identity_provider(identity_provider),
         )
-        for name, value in (
-            ("recover_token", recover_token),
-            ("maybe_sent", maybe_sent),
-            ("proven_absent", proven_absent),
-        ):
-            if not isinstance(value, bool):
-                raise errors.InvalidRequestError(name, "must be a bool")
+        if not (type(recover_token) is type(maybe_sent) is type(proven_absent) is bool):
+            for name, value in (
+                ("recover_token", recover_token),
+                ("maybe_sent", maybe_sent),
+                ("proven_absent", proven_absent),
+            ):
+                if not isinstance(value, bool):
+                    raise errors.InvalidRequestError(name, "must be a bool")
         if verify_absent is not None and not isinstance(verify_absent, bool):
             raise errors.InvalidRequestError("verify_absent", "must be a bool or None")
         if proven_absent and proof_mark is None:

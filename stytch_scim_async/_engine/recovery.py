@@ -58,14 +58,12 @@ _BASE_FIELDS = tuple(f.name for f in attrs.fields(_ConnectionBase))
 STYTCH_PROCESSING_BOUND = 31.0
 
 
-@attrs.define
 class _Create:
-    """One create call's evidence, carried across its attempts. The token a recovery
-    obtains is kept out of the repr (a locals-capturing traceback shows it)."""
+    """One create call's evidence, carried across its attempts. A plain object: its
+    repr shows nothing (the token a recovery obtains is among its fields, and a
+    locals-capturing traceback shows it), and a call that needs no recovery sets only
+    the first three fields; the others are read from the class until set."""
 
-    params: dict[str, Any]
-    headers: RequestHeaders
-    recover_token: bool
     #: Absence was proven before the next POST (and nothing else ran for the org since).
     proven_absent: bool = False
     #: An attempt since the last proof of absence may have committed.
@@ -79,7 +77,15 @@ class _Create:
     decided: bool = False
     #: A recovery's connection and token, so a deadline that cuts it short names both.
     connection: SCIMConnection | None = None
-    next_token: str | None = attrs.field(default=None, repr=False)
+    next_token: str | None = None
+
+    def __init__(self, params: dict[str, Any], headers: RequestHeaders, recover_token: bool):
+        self.params = params
+        self.headers = headers
+        self.recover_token = recover_token
+
+    def __repr__(self) -> str:
+        return f"<_Create recover_token={self.recover_token} in_doubt={self.in_doubt}>"
 
 
 def _held(call: _Create) -> str:

@@ -76,13 +76,28 @@ def check_secret(name: str, value: Any) -> str:
     return value
 
 
+#: Values that passed a check, by check (a batch sends the same few names again and
+#: again); each bounded: once full, other values are checked per call.
+_TEXT_PASSED: set[str] = set()
+_IDP_PASSED: set[str] = set()
+_PASSED_MAX = 256
+
+
+def _remember(passed: set[str], value: Any) -> None:
+    if type(value) is str and len(passed) < _PASSED_MAX:
+        passed.add(value)
+
+
 def check_optional_text(name: str, value: Any) -> str | None:
     """A free-text body field (display_name): a string, or None to leave it out."""
     if value is None:
         return None
+    if type(value) is str and value in _TEXT_PASSED:
+        return value
     if not isinstance(value, str):
         raise InvalidRequestError(name, f"must be a string or None, got {_describe(value)}")
     _check_encodable(name, value)
+    _remember(_TEXT_PASSED, value)
     return value
 
 
@@ -90,6 +105,8 @@ def check_identity_provider(value: Any) -> str | None:
     """Any non-empty string passes (the set of IdPs is open); the server decides."""
     if value is None:
         return None
+    if type(value) is str and value in _IDP_PASSED:
+        return value
     if not isinstance(value, str):
         raise InvalidRequestError(
             "identity_provider", f"must be a string or None, got {_describe(value)}"
@@ -99,6 +116,7 @@ def check_identity_provider(value: Any) -> str | None:
             "identity_provider", "must be a non-empty name without control characters"
         )
     _check_encodable("identity_provider", value)
+    _remember(_IDP_PASSED, value)
     return str(value)
 
 

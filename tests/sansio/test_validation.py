@@ -225,3 +225,16 @@ def test_a_missing_credential_or_a_bad_timeout_says_what_to_do(
         monkeypatch.delenv(variable, raising=False)
     with pytest.raises(scim.InvalidRequestError, match=re.escape(says)):
         make()
+
+
+def test_a_value_that_passed_one_check_is_still_held_to_another() -> None:
+    # Values that passed are remembered per check: a display name may hold a line
+    # break, an identity provider may not, whichever was checked first.
+    from stytch_scim_async._sansio.validate import check_identity_provider, check_optional_text
+
+    for _ in range(2):  # the second round answers from what the first remembered
+        assert check_optional_text("display_name", "okta\n") == "okta\n"
+        with pytest.raises(scim.InvalidRequestError, match="identity_provider"):
+            check_identity_provider("okta\n")
+        assert check_identity_provider("okta") == "okta"
+        assert type(check_identity_provider(scim.IdentityProvider.OKTA)) is str

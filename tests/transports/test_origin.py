@@ -46,7 +46,10 @@ IDS = st.text(min_size=1, max_size=20).filter(_valid_id)
 def test_a_url_built_on_the_parsed_base_is_the_one_aiohttp_parses(
     base: str, endpoint: str, organization_id: str, connection_id: str, cursor: str | None
 ) -> None:
-    params = {"organization_id": organization_id, "connection_id": connection_id}
+    params: dict[str, str | None] = {
+        "organization_id": organization_id,
+        "connection_id": connection_id,
+    }
     if endpoint == "get_groups":
         params["cursor"] = cursor
     base_url = check_base_url(base)
