@@ -6,10 +6,8 @@ so the create recovers with evidence, or ends in `TokenLostError`, never a succe
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
-import attrs
 import pytest
 
 import stytch_scim_async as scim
@@ -17,18 +15,9 @@ from stytch_scim_async._sansio.config import Timeout
 from stytch_scim_async._transports.memory import MockTransport
 from stytch_scim_async.testing import StytchEmulator
 
+from ..support.answers import Answer
+
 ORG = "organization-test-empty-token"
-
-
-@attrs.frozen
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str
-    headers: Mapping[str, str]
-    action: str = ""
-    delay: float = 0.0
-    stall_seconds: float = 0.0
 
 
 def _client(emulator: StytchEmulator, empty: str, token: str) -> scim.SCIMClient:
@@ -41,7 +30,7 @@ def _client(emulator: StytchEmulator, empty: str, token: str) -> scim.SCIMClient
             data = json.loads(answer.body)
             data["connection"][token] = " "
             emptied.append(token)
-            return _Answer(200, json.dumps(data).encode(), answer.content_type, answer.headers)
+            return Answer(200, json.dumps(data).encode(), answer.content_type, answer.headers)
         return answer
 
     return scim.SCIMClient(

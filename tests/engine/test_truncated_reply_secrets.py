@@ -6,10 +6,8 @@ the frames a locals-capturing traceback shows."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Mapping
 from typing import Any
 
-import attrs
 import pytest
 
 import stytch_scim_async as scim
@@ -17,18 +15,9 @@ from stytch_scim_async._sansio.config import Timeout
 from stytch_scim_async._transports.memory import MockTransport
 from stytch_scim_async.testing import StytchEmulator
 
+from ..support.answers import Answer
+
 ORG = "organization-test-truncated"
-
-
-@attrs.frozen
-class _Cut:
-    status: int
-    body: bytes
-    content_type: str
-    headers: Mapping[str, str]
-    action: str = ""
-    delay: float = 0.0
-    stall_seconds: float = 0.0
 
 
 def _chain(error: BaseException) -> list[BaseException]:
@@ -46,7 +35,7 @@ async def cut_client(emulator: StytchEmulator) -> Any:
         answer = emulator.fake.handle(method, path, query, headers, body)
         if method == "POST" and path.endswith("/connection") and answer.status == 200:
             cut = answer.body.index(b'"bearer_token_expires_at"')  # just after the token
-            return _Cut(200, answer.body[:cut], answer.content_type, dict(answer.headers))
+            return Answer(200, answer.body[:cut], answer.content_type, dict(answer.headers))
         return answer
 
     transport = MockTransport(handle, timeout=Timeout(total=5.0))
