@@ -312,7 +312,7 @@ class _BaseClient(Engine):
         self._admit()
         params = self._params(
             organization_id,
-            display_name=check_optional_text("display_name", display_name),
+            display_name=check_optional_text("display_name", display_name, remember=True),
             identity_provider=check_identity_provider(identity_provider),
         )
         if not (type(recover_token) is type(maybe_sent) is type(proven_absent) is bool):
@@ -357,7 +357,7 @@ class _BaseClient(Engine):
         params = self._params(
             organization_id,
             connection_id=connection_id,
-            display_name=check_optional_text("display_name", display_name),
+            display_name=check_optional_text("display_name", display_name, remember=True),
             identity_provider=check_identity_provider(identity_provider),
             scim_group_implicit_role_assignments=check_role_assignments(role_assignments),
         )

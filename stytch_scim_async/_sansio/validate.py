@@ -83,21 +83,27 @@ _IDP_PASSED: set[str] = set()
 _PASSED_MAX = 256
 
 
+#: Only short values are remembered: a long one would stay in memory for good.
+_REMEMBERED_LENGTH = 128
+
+
 def _remember(passed: set[str], value: Any) -> None:
-    if type(value) is str and len(passed) < _PASSED_MAX:
+    if type(value) is str and len(value) <= _REMEMBERED_LENGTH and len(passed) < _PASSED_MAX:
         passed.add(value)
 
 
-def check_optional_text(name: str, value: Any) -> str | None:
-    """A free-text body field (display_name): a string, or None to leave it out."""
+def check_optional_text(name: str, value: Any, *, remember: bool = False) -> str | None:
+    """A free-text field (display_name, a cursor): a string, or None to leave it out.
+    `remember`: a value that passes is remembered (names recur; cursors never do)."""
     if value is None:
         return None
-    if type(value) is str and value in _TEXT_PASSED:
+    if remember and type(value) is str and value in _TEXT_PASSED:
         return value
     if not isinstance(value, str):
         raise InvalidRequestError(name, f"must be a string or None, got {_describe(value)}")
     _check_encodable(name, value)
-    _remember(_TEXT_PASSED, value)
+    if remember:
+        _remember(_TEXT_PASSED, value)
     return value
 
 

@@ -117,7 +117,9 @@ def check_base_url(base_url: str) -> str:
         raise errors.InvalidRequestError("base_url", f"not a valid URL ({exc})") from None
     if not host:
         raise errors.InvalidRequestError("base_url", "has no host")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    # Any "?" or "#", even with nothing after it: "https://host/?" would send every
+    # request to "/" with its route in the query string.
+    if "?" in base_url or "#" in base_url or parts.username or parts.password:
         raise errors.InvalidRequestError(
             "base_url", "must not carry a query, a fragment or credentials"
         )

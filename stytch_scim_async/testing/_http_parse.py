@@ -78,6 +78,8 @@ def parse_request(buffer: bytes) -> tuple[Request, int] | Incomplete:
         first_line = buffer.find(b"\r\n")
         if len(buffer) > MAX_HEAD or (first_line < 0 and len(buffer) > MAX_LINE):
             raise HttpError(431, "The request head is too large.")
+        if buffer.count(b"\n") != buffer.count(b"\r\n"):  # it would never end
+            raise HttpError(400, "A bare LF in the request head.")
         return "more"
     if end > MAX_HEAD:
         raise HttpError(431, "The request head is too large.")
@@ -99,8 +101,13 @@ def parse_request(buffer: bytes) -> tuple[Request, int] | Incomplete:
     if len(pairs) != lines - 1:
         raise HttpError(400, "A header line is malformed.")
     headers: CIMultiDict[str] = CIMultiDict(pairs)
-    if minor == 1 and "Host" not in headers:
+    hosts = len(headers.getall("Host", ()))
+    if minor == 1 and not hosts:
         raise HttpError(400, "Missing 'Host' header in request.")
+    if hosts > 1:
+        raise HttpError(400, "Duplicate 'Host' header in request.")
+    if headers.get("Content-Encoding", "identity").lower() != "identity":
+        raise HttpError(415, "A request body with a content coding is not supported.")
     path, query_string = _split_target(method, target)
     keep_alive = _keep_alive(headers, minor)
     start = end + 4
@@ -173,7 +180,9 @@ def _dechunk(buffer: bytes, start: int) -> tuple[bytes, int] | None:
             if len(buffer) - position > MAX_LINE:
                 raise HttpError(400, "A chunk size line is too long.")
             return None
-        size_text = buffer[position:line_end].partition(b";")[0].strip(b" \t")
+        size_text, extension, _ = buffer[position:line_end].partition(b";")
+        if extension:  # blanks may stand before a chunk extension, nowhere else
+            size_text = size_text.rstrip(b" \t")
         if _HEX.fullmatch(size_text) is None:
             raise HttpError(400, "A chunk size is malformed.")
         size = int(size_text, 16)

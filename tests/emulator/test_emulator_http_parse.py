@@ -129,3 +129,34 @@ def test_response_heads() -> None:
     assert b"Connection: close\r\n" in response_head(1, 200, "text/html", 0, {}, False)
     assert b"Connection: keep-alive\r\n" in response_head(0, 200, "text/html", 0, {}, True)
     assert b"Connection" not in response_head(0, 200, "text/html", 0, {}, False)
+
+
+CHUNKED = b"POST /v1/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        # Bare LF line ends: answered at once, not waited on until the head limit.
+        (b"GET /v1/x HTTP/1.1\nHost: x\n\n", 400),
+        (b"GET /v1/x HTTP/1.1\r\nHost: x\n\n", 400),
+        (b"GET /v1/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        (
+            CHUNKED + b"2 \r\n{}\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST /v1/x HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: 2\r\n\r\n{}",
+            415,
+        ),
+    ],
+)
+def test_what_a_strict_server_refuses_is_refused(raw: bytes, status: int) -> None:
+    assert refused(raw) == status
+
+
+def test_blanks_before_a_chunk_extension_are_allowed() -> None:
+    raw = CHUNKED + b"2 ;a=b\r\n{}\r\n0\r\n\r\n"
+    request, _ = parsed(raw)
+    assert request.body == b"{}"

@@ -233,8 +233,24 @@ def test_a_value_that_passed_one_check_is_still_held_to_another() -> None:
     from stytch_scim_async._sansio.validate import check_identity_provider, check_optional_text
 
     for _ in range(2):  # the second round answers from what the first remembered
-        assert check_optional_text("display_name", "okta\n") == "okta\n"
+        assert check_optional_text("display_name", "okta\n", remember=True) == "okta\n"
         with pytest.raises(scim.InvalidRequestError, match="identity_provider"):
             check_identity_provider("okta\n")
         assert check_identity_provider("okta") == "okta"
         assert type(check_identity_provider(scim.IdentityProvider.OKTA)) is str
+
+
+def test_only_short_display_names_are_remembered_and_never_cursors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stytch_scim_async._sansio import validate
+
+    monkeypatch.setattr(validate, "_TEXT_PASSED", set())  # not the other tests' names
+
+    long_name = "n" * 10_000
+    assert validate.check_optional_text("display_name", long_name, remember=True) == long_name
+    assert long_name not in validate._TEXT_PASSED  # it would stay in memory for good
+    validate.check_optional_text("cursor", "cursor-test-1")
+    assert "cursor-test-1" not in validate._TEXT_PASSED  # cursors never recur
+    validate.check_optional_text("display_name", "Okta SCIM", remember=True)
+    assert "Okta SCIM" in validate._TEXT_PASSED

@@ -191,6 +191,12 @@ def test_basic_auth() -> None:
         ("https://", False),
         ("https://user:pw@x.com", False),
         ("https://x.com?q=1", False),
+        # An empty query or fragment too: "/?" sent every request to "/", its route
+        # in the query string, and "/#" to "/".
+        ("http://127.0.0.1:9/?", False),
+        ("http://127.0.0.1:9/#", False),
+        ("http://127.0.0.1:9?#", False),
+        ("https://x.com?", False),
         ("https://[bad", False),
         ("https://x.com:99999", False),
         ("", False),
