@@ -29,7 +29,7 @@ from stytch_scim_async.testing import StytchEmulator
 
 ORG = "organization-test-acme"
 #: Planted wherever an error could carry text to the caller; it must never arrive.
-PLANTED = "secret-test-planted-0123456789abcdef0123456789abcdef"
+PLANTED = "planted-value-0123456789abcdef0123456789abcdef"
 HANDED_OVER = "next-token-handed-over-0123456789abcdef01234567"
 
 REQUIRED: dict[str, tuple[type, ...]] = {
